@@ -1,0 +1,121 @@
+/**
+ * Per-shard record buffers. Pure bookkeeping: records go into the shard's open batch, which closes
+ * when it reaches `batchMaxRecords` or `batchMaxBytes`. Timers and sending live in `sender.ts`.
+ */
+
+/** Settles one awaited record. */
+export interface Waiter<T> {
+  resolve(value: T): void;
+  reject(error: Error): void;
+}
+
+export interface BatchLimits {
+  batchMaxRecords: number;
+  batchMaxBytes: number;
+}
+
+export class Batch<T> {
+  /** The records in `publish-batch.lua`'s ARGV layout: field count, then fields, per record. */
+  readonly args: (string | Buffer | number)[] = [];
+  count = 0;
+  bytes = 0;
+  attempts = 0;
+  /** `waiters[i]` settles record i; absent for fire-and-forget records. Created on first need. */
+  waiters: (Waiter<T> | undefined)[] | undefined;
+  private settledPromise: Promise<void> | undefined;
+  private markSettled: (() => void) | undefined;
+  private isSettled = false;
+
+  constructor(readonly createdAt: number) {}
+
+  add(fields: readonly (string | Buffer)[], size: number, waiter: Waiter<T> | undefined): void {
+    if (waiter !== undefined) (this.waiters ??= [])[this.count] = waiter;
+    this.args.push(fields.length);
+    for (let i = 0; i < fields.length; i++) this.args.push(fields[i]!);
+    this.count++;
+    this.bytes += size;
+  }
+
+  /** Resolves once the batch has an outcome (delivered or failed). Built only when asked for. */
+  settled(): Promise<void> {
+    if (this.isSettled) return Promise.resolve();
+    this.settledPromise ??= new Promise<void>((resolve) => (this.markSettled = resolve));
+    return this.settledPromise;
+  }
+
+  markDone(): void {
+    this.isSettled = true;
+    this.markSettled?.();
+  }
+}
+
+/** The batches of one shard: closed ones waiting to be sent, in order, then the open one. */
+export class ShardAccumulator<T> {
+  private open: Batch<T> | undefined;
+  private readonly closed: Batch<T>[] = [];
+  /** A send task for this shard is queued or running (at most one: per-shard order). */
+  scheduled = false;
+  /** The batch being sent, if any. */
+  inFlight: Batch<T> | undefined;
+
+  constructor(
+    private readonly limits: BatchLimits,
+    private readonly now: () => number,
+  ) {}
+
+  /**
+   * Appends a record; closes the open batch first if the record would overflow it, and after it if
+   * the batch is then full. Returns true when a batch closed (it is ready to send).
+   */
+  append(fields: readonly (string | Buffer)[], size: number, waiter: Waiter<T> | undefined): boolean {
+    let closed = false;
+    let batch = this.open;
+    if (batch !== undefined && batch.bytes + size > this.limits.batchMaxBytes) {
+      this.closed.push(batch);
+      batch = undefined;
+      closed = true;
+    }
+    if (batch === undefined) batch = this.open = new Batch<T>(this.now());
+    batch.add(fields, size, waiter);
+    if (batch.count >= this.limits.batchMaxRecords || batch.bytes >= this.limits.batchMaxBytes) {
+      this.closed.push(batch);
+      this.open = undefined;
+      closed = true;
+    }
+    return closed;
+  }
+
+  /** Closes the open batch, if it holds records (linger expired, or a flush). */
+  closeOpen(): boolean {
+    if (this.open === undefined) return false;
+    this.closed.push(this.open);
+    this.open = undefined;
+    return true;
+  }
+
+  /** The next batch to send: the oldest closed one, else the open one (closed now). */
+  takeNext(): Batch<T> | undefined {
+    if (this.closed.length === 0) this.closeOpen();
+    return this.closed.shift();
+  }
+
+  hasClosed(): boolean {
+    return this.closed.length > 0;
+  }
+
+  /** When the open batch started, or undefined when there is none. */
+  openSince(): number | undefined {
+    return this.open?.createdAt;
+  }
+
+  isEmpty(): boolean {
+    return this.open === undefined && this.closed.length === 0;
+  }
+
+  /** Every batch not yet settled: in flight, closed, open. */
+  pending(): Batch<T>[] {
+    const all = this.inFlight ? [this.inFlight, ...this.closed] : [...this.closed];
+    if (this.open) all.push(this.open);
+    return all;
+  }
+}

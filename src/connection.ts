@@ -1,0 +1,69 @@
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { ResolvedConfig } from './config.js';
+import { RequestTimeoutError } from './errors.js';
+
+/**
+ * The producer owns retries, so ioredis must never replay a command behind its back: a replayed
+ * batch would be written twice (DESIGN.md §4).
+ */
+const SAFE_OPTIONS = {
+  lazyConnect: true,
+  enableOfflineQueue: false,
+  autoResendUnfulfilledCommands: false,
+  maxRetriesPerRequest: 0,
+} as const satisfies RedisOptions;
+
+export interface RedisConnection {
+  client: Redis | Cluster;
+  /** True when the producer created the client and must close it. */
+  owned: boolean;
+}
+
+export function openConnection(redis: ResolvedConfig['redis']): RedisConnection {
+  if (redis instanceof Redis || redis instanceof Cluster) return { client: redis, owned: false };
+  if (typeof redis === 'string') return { client: new Redis(redis, SAFE_OPTIONS), owned: true };
+  if ('cluster' in redis) {
+    const options: ClusterOptions = redis.options ?? {};
+    const client = new Cluster(redis.cluster as ConstructorParameters<typeof Cluster>[0], {
+      ...options,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      redisOptions: { ...options.redisOptions, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 },
+    });
+    return { client, owned: true };
+  }
+  return { client: new Redis({ ...redis, ...SAFE_OPTIONS }), owned: true };
+}
+
+/**
+ * Resolves when the client can take commands, starting a lazy connection if needed; rejects after
+ * `timeoutMs`. With the offline queue off, a command sent before that would fail at once.
+ */
+export function whenReady(client: Redis | Cluster, timeoutMs: number): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      reject(new RequestTimeoutError('Connecting to Redis', timeoutMs));
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    client.once('ready', onReady);
+    if (client.status === 'wait') {
+      // A failed first attempt is reported through the client's `error` event and retried by
+      // ioredis; the deadline above bounds the wait.
+      client.connect().catch(() => undefined);
+    }
+  });
+}
+
+/** Runs `call` with a deadline: ioredis can leave a promise unsettled forever after a reconnect. */
+export function withDeadline<T>(call: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RequestTimeoutError(what, timeoutMs)), timeoutMs);
+  });
+  return Promise.race([call, deadline]).finally(() => clearTimeout(timer));
+}

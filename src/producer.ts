@@ -1,0 +1,242 @@
+import { EventEmitter } from 'eventemitter3';
+import type { Cluster, Redis } from 'ioredis';
+import type { Waiter } from './accumulator.js';
+import { BufferGate } from './buffer-gate.js';
+import { resolveConfig, type ProducerConfig, type ResolvedConfig } from './config.js';
+import { openConnection, whenReady } from './connection.js';
+import { BufferFullError, DeliveryError, InvalidRecordError, ListenerError, ProducerClosedError, ProducerError } from './errors.js';
+import type { ProducerEvents } from './events.js';
+import { BUILTIN_PARTITIONERS, StickyShardChooser, type PartitionerFn } from './partitioner.js';
+import { encodeRecord, type EncodedRecord, type ProducerRecord } from './record.js';
+import { classifyRedisError } from './redis-errors.js';
+import { loadScripts } from './scripts.js';
+import { Sender, type DeliveredAck, type EventSink, type SenderTopic, type ShardSender } from './sender.js';
+import { TopicRegistry } from './topics.js';
+
+/** A record of `sendBatch()` that was not delivered: refused before buffering, or failed in Redis. */
+export interface FailedResult {
+  status: 'failed';
+  topic: string | undefined;
+  error: ProducerError;
+}
+
+/** One result of `sendBatch()`, in input order. */
+export type SendResult = DeliveredAck | FailedResult;
+
+/**
+ * A Kafka-style producer for Redis Streams. Records are buffered per shard, written one batch per
+ * Lua script call, and reported through awaited acks (`send`) or events (`produce`).
+ */
+export class Producer extends EventEmitter<ProducerEvents> {
+  private readonly config: ResolvedConfig;
+  private readonly client: Redis | Cluster;
+  private readonly ownsClient: boolean;
+  private readonly gate: BufferGate;
+  private readonly topics: TopicRegistry<ShardSender>;
+  private readonly sender: Sender;
+  private readonly partition: PartitionerFn;
+  private readonly sticky: StickyShardChooser;
+  private readonly detachClient: () => void;
+  private closing: Promise<void> | undefined;
+  private connects = 0;
+
+  constructor(config: ProducerConfig = {}) {
+    super();
+    this.config = resolveConfig(config);
+    const { client, owned } = openConnection(this.config.redis);
+    this.client = client;
+    this.ownsClient = owned;
+    this.gate = new BufferGate(this.config.bufferMaxBytes);
+    this.topics = new TopicRegistry(this.config);
+    const p = this.config.partitioner;
+    this.partition = typeof p === 'function' ? p : BUILTIN_PARTITIONERS[p];
+    this.sticky = new StickyShardChooser();
+    const events: EventSink = {
+      listening: (event) => this.listenerCount(event) > 0,
+      emit: (event, ...args) => this.emitSafely(event, ...args),
+    };
+    this.sender = new Sender({
+      config: this.config,
+      client,
+      scripts: loadScripts(client),
+      gate: this.gate,
+      sticky: this.sticky,
+      events,
+      now: () => performance.now(),
+      random: Math.random,
+    });
+    this.detachClient = this.watchClient();
+  }
+
+  /** Connects to Redis now instead of on the first send. Rejects if Redis does not answer in `requestTimeoutMs`. */
+  async connect(): Promise<void> {
+    if (this.closing) throw new ProducerClosedError();
+    try {
+      await whenReady(this.client, this.config.requestTimeoutMs);
+    } catch (err) {
+      const kind = classifyRedisError(err);
+      throw new DeliveryError(`Could not connect to Redis: ${err instanceof Error ? err.message : String(err)}`, kind.code, {
+        retriable: kind.retriable,
+        persisted: 'not',
+        cause: err,
+      });
+    }
+  }
+
+  /**
+   * Sends one record and resolves once its batch is in Redis. Rejects with `InvalidRecordError`,
+   * `BufferFullError` (no room within `maxBlockMs`), `TopicConfigError`, `ProducerClosedError` or
+   * `DeliveryError`.
+   */
+  send(record: ProducerRecord): Promise<DeliveredAck> {
+    let accepted: { topic: SenderTopic; shard: number; encoded: EncodedRecord };
+    try {
+      accepted = this.accept(record);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const { topic, shard, encoded } = accepted;
+    return new Promise<DeliveredAck>((resolve, reject) => {
+      const waiter: Waiter<DeliveredAck> = { resolve, reject };
+      if (this.gate.tryReserve(encoded.size)) {
+        this.sender.append(topic, shard, encoded.fields, encoded.size, waiter);
+        return;
+      }
+      this.gate.reserve(encoded.size, this.config.maxBlockMs).then(() => {
+        if (this.closing) {
+          this.gate.release(encoded.size);
+          reject(new ProducerClosedError());
+        } else {
+          this.sender.append(topic, shard, encoded.fields, encoded.size, waiter);
+        }
+      }, reject);
+    });
+  }
+
+  /**
+   * Sends many records; resolves with one result per record, in input order. A bad record gets a
+   * `failed` result and does not affect the others.
+   */
+  sendBatch(records: readonly ProducerRecord[]): Promise<SendResult[]> {
+    return Promise.all(
+      records.map((record) =>
+        this.send(record).then(
+          (ack): SendResult => ack,
+          (error: unknown): SendResult => ({
+            status: 'failed',
+            topic: typeof record?.topic === 'string' ? record.topic : undefined,
+            error: error instanceof ProducerError ? error : new ProducerError(String(error), 'ERR_UNKNOWN'),
+          }),
+        ),
+      ),
+    );
+  }
+
+  /**
+   * Buffers one record and returns at once; its outcome arrives as a `delivery` or `error` event.
+   * Throws `InvalidRecordError`, `TopicConfigError`, `ProducerClosedError`, or `BufferFullError`
+   * when the buffer is full (wait with `waitForRoom()`, then produce again).
+   */
+  produce(record: ProducerRecord): void {
+    const { topic, shard, encoded } = this.accept(record);
+    if (!this.gate.tryReserve(encoded.size)) {
+      throw new BufferFullError(
+        `The producer buffer is full: ${this.gate.usedBytes} of bufferMaxBytes (${this.config.bufferMaxBytes}) bytes are in use; ` +
+          'await producer.waitForRoom() before producing more',
+      );
+    }
+    this.sender.append(topic, shard, encoded.fields, encoded.size);
+  }
+
+  /** Resolves when the buffer has room for a record of `bytes` (default 1): back-pressure for `produce()`. */
+  waitForRoom(bytes = 1): Promise<void> {
+    return this.gate.whenRoomFor(bytes);
+  }
+
+  /** Resolves when every record accepted before the call is delivered or has failed. */
+  flush(): Promise<void> {
+    return this.sender.flush(this.topics.all());
+  }
+
+  /**
+   * Stops accepting records, flushes what is buffered, then releases what the producer opened.
+   * A client passed in by the caller is left open. Safe to call more than once.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.gate.rejectAll(new ProducerClosedError());
+      await this.flush();
+      this.detachClient();
+      if (this.ownsClient) {
+        await this.client.quit().catch(() => this.client.disconnect());
+      }
+    })();
+    return this.closing;
+  }
+
+  /** Bytes accepted and not yet settled (buffered or in flight). */
+  get bufferedBytes(): number {
+    return this.gate.usedBytes;
+  }
+
+  /** Validates, encodes and partitions a record; throws the error a caller must see. */
+  private accept(record: ProducerRecord): { topic: SenderTopic; shard: number; encoded: EncodedRecord } {
+    if (this.closing) throw new ProducerClosedError();
+    const encoded = encodeRecord(record, this.config);
+    const topic = this.topics.get(encoded.topic);
+    if (topic.error) throw topic.error;
+    let shard: number;
+    if (encoded.shard !== undefined) {
+      if (encoded.shard >= topic.shards) {
+        throw new InvalidRecordError('shard', `Invalid record: \`shard\` must be below the topic's shard count (${topic.shards}), got ${encoded.shard}`);
+      }
+      shard = encoded.shard;
+    } else if (encoded.key !== undefined) {
+      shard = this.partition(encoded.key, topic.shards);
+      if (!Number.isInteger(shard) || shard < 0 || shard >= topic.shards) {
+        throw new InvalidRecordError('key', `The partitioner returned ${String(shard)} for a topic of ${topic.shards} shards; expected an integer from 0 to ${topic.shards - 1}`);
+      }
+    } else {
+      shard = this.sticky.shardFor(encoded.topic, topic.shards);
+    }
+    return { topic, shard, encoded };
+  }
+
+  /** Emits without letting a throwing listener break delivery; the throw becomes an `error` event. */
+  private emitSafely<E extends keyof ProducerEvents>(event: E, ...args: Parameters<ProducerEvents[E]>): void {
+    try {
+      (this.emit as (e: E, ...a: unknown[]) => boolean)(event, ...args);
+    } catch (thrown) {
+      if (event === 'error') return; // an error listener that throws has nowhere left to report to
+      this.emitSafely('error', new ListenerError(event, thrown));
+    }
+  }
+
+  /** Relays the client's connection events; returns a function that stops relaying. */
+  private watchClient(): () => void {
+    const client = this.client;
+    let up = false;
+    const onReady = () => {
+      up = true;
+      this.emitSafely('connect', { count: ++this.connects });
+    };
+    const onClose = () => {
+      if (!up) return;
+      up = false;
+      this.emitSafely('disconnect', { reason: 'connection closed' });
+    };
+    const onError = (err: Error) => {
+      const kind = classifyRedisError(err);
+      this.emitSafely('error', new DeliveryError(`Redis connection error: ${err.message}`, kind.code, { retriable: kind.retriable, persisted: 'not', cause: err }));
+    };
+    if (client.status === 'ready') onReady();
+    client.on('ready', onReady);
+    client.on('close', onClose);
+    client.on('error', onError);
+    return () => {
+      client.off('ready', onReady);
+      client.off('close', onClose);
+      client.off('error', onError);
+    };
+  }
+}

@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { formatIssues } from './config.js';
+import { InvalidRecordError } from './errors.js';
+import { nameProblem, RESERVED_TOPICS } from './keys.js';
+
+/** What callers pass to `send()` / `produce()`. */
+export interface ProducerRecord {
+  /** Topic name: no `{`, `}`, `:` or whitespace; `compensation` is reserved. */
+  topic: string;
+  /** The payload, stored in the entry's `payload` field. */
+  value: string | Buffer;
+  /** Decides the shard (same key → same shard → per-key order); stored in the entry's `key` field. */
+  key?: string | Buffer;
+  /** Stored as `h:<name>` fields. Names: no `{`, `}` or whitespace. */
+  headers?: Record<string, string | Buffer>;
+  /** Explicit shard, overriding the key hash; must be below the topic's shard count. */
+  shard?: number;
+}
+
+// Header names become field names `h:<name>`; braces and whitespace are refused so a name can
+// never look like a key or break a line-oriented consumer.
+const HEADER_NAME = /^[^{}\s\p{Cc}]{1,256}$/u;
+
+const bytes = z.union([z.string(), z.instanceof(Buffer)], { error: 'expected a string or a Buffer' });
+
+const recordSchema = z.strictObject({
+  topic: z.string().refine((t) => nameProblem(t) === undefined && !RESERVED_TOPICS.has(t), {
+    error: (issue) => {
+      const t = issue.input as string;
+      return RESERVED_TOPICS.has(t) ? `topic name "${t}" is reserved` : `topic name ${nameProblem(t)}`;
+    },
+  }),
+  value: bytes,
+  key: bytes.optional(),
+  headers: z
+    .record(z.string().regex(HEADER_NAME, 'header name must be 1–256 characters without "{", "}" or whitespace'), bytes)
+    .optional(),
+  shard: z.number().int('expected an integer shard').min(0).optional(),
+});
+
+/** A validated record, encoded as the XADD field/value list it will be written as. */
+export interface EncodedRecord {
+  topic: string;
+  /** Key bytes for the partitioner, when the record has a key. */
+  key: Buffer | undefined;
+  shard: number | undefined;
+  /** `payload`, value[, `key`, key][, `h:<name>`, value]… */
+  fields: (string | Buffer)[];
+  /** Bytes counted against `maxRecordBytes` and `bufferMaxBytes`. */
+  size: number;
+}
+
+const byteLength = (v: string | Buffer): number => (typeof v === 'string' ? Buffer.byteLength(v) : v.length);
+
+/**
+ * Validates a record and encodes it into the entry layout of DESIGN.md §3: `payload` holds the
+ * value, `key` the key (when given), each header `h:<name>` its value.
+ * Throws `InvalidRecordError` naming the first bad field.
+ */
+export function encodeRecord(input: unknown, limits: { maxRecordBytes: number; maxHeaders: number }): EncodedRecord {
+  const parsed = recordSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.length > 0 ? issue.path.map(String).join('.') : '(record)';
+    throw new InvalidRecordError(field, `Invalid record: ${formatIssues(parsed.error.issues, input, 'field').join('; ')}`);
+  }
+  const record = parsed.data;
+  const fields: (string | Buffer)[] = ['payload', record.value];
+  let size = byteLength(record.value);
+  let key: Buffer | undefined;
+  if (record.key !== undefined) {
+    key = typeof record.key === 'string' ? Buffer.from(record.key) : record.key;
+    fields.push('key', record.key);
+    size += key.length;
+  }
+  if (record.headers !== undefined) {
+    const names = Object.keys(record.headers);
+    if (names.length > limits.maxHeaders) {
+      throw new InvalidRecordError('headers', `Invalid record: \`headers\` has ${names.length} entries, more than maxHeaders (${limits.maxHeaders})`);
+    }
+    for (const name of names) {
+      const value = record.headers[name]!;
+      fields.push(`h:${name}`, value);
+      size += Buffer.byteLength(name) + byteLength(value);
+    }
+  }
+  if (size > limits.maxRecordBytes) {
+    throw new InvalidRecordError('value', `Invalid record: it is ${size} bytes (value + key + headers), more than maxRecordBytes (${limits.maxRecordBytes})`);
+  }
+  return { topic: record.topic, key, shard: record.shard, fields, size };
+}
+
+/** Reads an entry's field list back into a record (for consumers, tests and replay). */
+export function decodeEntry(fields: readonly string[]): { value: string; key?: string; headers: Record<string, string> } {
+  const headers: Record<string, string> = {};
+  let value = '';
+  let key: string | undefined;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = fields[i]!;
+    const v = fields[i + 1]!;
+    if (name === 'payload') value = v;
+    else if (name === 'key') key = v;
+    else if (name.startsWith('h:')) headers[name.slice(2)] = v;
+  }
+  return key === undefined ? { value, headers } : { value, key, headers };
+}

@@ -1,0 +1,51 @@
+import { ProducerError, RequestTimeoutError, type Persisted } from './errors.js';
+
+/**
+ * The one place that reads Redis error replies and connection failures.
+ * Retriable here means "the command surely did not run, or running it again is harmless".
+ */
+export interface RedisErrorClass {
+  /** `ERR_REDIS_<PREFIX>` for a reply, `ERR_CONNECTION` for a transport failure. */
+  code: string;
+  retriable: boolean;
+  /** Whether the failed command may have run anyway. */
+  persisted: Persisted;
+}
+
+// Reply prefixes (the first word of a Redis error) that say the command was not executed
+// and may succeed later.
+const RETRIABLE_REPLIES = new Set(['MOVED', 'ASK', 'TRYAGAIN', 'CLUSTERDOWN', 'LOADING', 'BUSY', 'READONLY', 'OOM', 'MASTERDOWN', 'NOSCRIPT']);
+const FATAL_REPLIES = new Set(['NOAUTH', 'WRONGPASS', 'NOPERM', 'WRONGTYPE', 'ERR']);
+
+// Transport failures reported by Node or ioredis.
+// Those that prove the command never left this process:
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH']);
+const NOT_SENT_MESSAGES = ["Stream isn't writeable", 'None of startup nodes is available', 'Cluster is disconnected'];
+// Those after which the command may have reached Redis and run:
+const IN_FLIGHT_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED']);
+const IN_FLIGHT_MESSAGES = ['Connection is closed', 'Command timed out'];
+
+/**
+ * Classifies what a Redis call threw. A Redis error reply means the script stopped before writing
+ * (our scripts check their input first, and Redis refuses OOM/READONLY/… before the first write).
+ */
+export function classifyRedisError(err: unknown): RedisErrorClass {
+  if (err instanceof RequestTimeoutError) return { code: err.code, retriable: true, persisted: 'possibly' };
+  if (err instanceof ProducerError) return { code: err.code, retriable: err.retriable, persisted: 'not' };
+  const e = err as { message?: unknown; code?: unknown; name?: unknown } | null;
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  if (e?.name === 'ReplyError') {
+    const prefix = message.split(' ', 1)[0] ?? '';
+    if (RETRIABLE_REPLIES.has(prefix)) return { code: `ERR_REDIS_${prefix}`, retriable: true, persisted: 'not' };
+    if (FATAL_REPLIES.has(prefix)) return { code: `ERR_REDIS_${prefix}`, retriable: false, persisted: 'not' };
+    return { code: 'ERR_REDIS_REPLY', retriable: false, persisted: 'not' };
+  }
+  const code = typeof e?.code === 'string' ? e.code : '';
+  if (NOT_SENT_CODES.has(code) || NOT_SENT_MESSAGES.some((m) => message.includes(m))) {
+    return { code: 'ERR_CONNECTION', retriable: true, persisted: 'not' };
+  }
+  if (IN_FLIGHT_CODES.has(code) || IN_FLIGHT_MESSAGES.some((m) => message.includes(m))) {
+    return { code: 'ERR_CONNECTION', retriable: true, persisted: 'possibly' };
+  }
+  return { code: 'ERR_UNKNOWN', retriable: false, persisted: 'possibly' };
+}

@@ -1,0 +1,249 @@
+import type { Cluster, Redis } from 'ioredis';
+import PQueue from 'p-queue';
+import { ShardAccumulator, type Batch, type Waiter } from './accumulator.js';
+import { backoffDelay } from './backoff.js';
+import type { BufferGate } from './buffer-gate.js';
+import type { ResolvedConfig } from './config.js';
+import { whenReady, withDeadline } from './connection.js';
+import { DeliveryError, ProducerError, TopicConfigError, type FailedBatch } from './errors.js';
+import type { ProducerEvents } from './events.js';
+import type { StickyShardChooser } from './partitioner.js';
+import { classifyRedisError } from './redis-errors.js';
+import type { Scripts } from './scripts.js';
+import type { TopicState } from './topics.js';
+
+/** What an awaited `send()` resolves with once its record is in Redis. */
+export interface DeliveredAck {
+  status: 'delivered';
+  topic: string;
+  shard: number;
+  /** Stream key, e.g. `{app:orders:3}`. */
+  stream: string;
+  /** The entry id Redis assigned, e.g. `1712345678901-0`. */
+  id: string;
+}
+
+/** How the sender reports outcomes; the producer turns these into events. */
+export interface EventSink {
+  listening(event: keyof ProducerEvents): boolean;
+  emit<E extends keyof ProducerEvents>(event: E, ...args: Parameters<ProducerEvents[E]>): void;
+}
+
+/** One shard's accumulator plus its scheduling state. */
+export class ShardSender {
+  readonly acc: ShardAccumulator<DeliveredAck>;
+  /** Pending linger timer (setTimeout) or end-of-tick send (setImmediate). */
+  timer: NodeJS.Timeout | undefined;
+  immediate: NodeJS.Immediate | undefined;
+
+  constructor(
+    readonly topic: TopicState<ShardSender>,
+    readonly shard: number,
+    readonly stream: string,
+    config: ResolvedConfig,
+    now: () => number,
+  ) {
+    this.acc = new ShardAccumulator(config, now);
+  }
+
+  cancelTimers(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.timer = undefined;
+    this.immediate = undefined;
+  }
+}
+
+export interface SenderDeps {
+  config: ResolvedConfig;
+  client: Redis | Cluster;
+  scripts: Scripts;
+  gate: BufferGate;
+  sticky: StickyShardChooser;
+  events: EventSink;
+  now: () => number;
+  random: () => number;
+}
+
+/**
+ * Sends closed batches through one script call each, at most one per shard and `maxInFlight`
+ * overall, retrying retriable failures with backoff until `deliveryTimeoutMs`.
+ */
+/** A topic as the sender sees it. */
+export type SenderTopic = TopicState<ShardSender>;
+
+export class Sender {
+  // Holds at most one task per shard (queued or running): bounded by the number of shards.
+  private readonly queue: PQueue;
+  /** >0 while a flush waits: linger is skipped so everything pending goes out now. */
+  private urgent = 0;
+  private readonly readMeta: (metaKey: string, shards: number) => Promise<number>;
+
+  constructor(private readonly deps: SenderDeps) {
+    this.queue = new PQueue({ concurrency: deps.config.maxInFlight });
+    const { scripts, config } = deps;
+    this.readMeta = (metaKey, shards) =>
+      this.ready().then(() => withDeadline(scripts.ensureTopic(metaKey, shards), config.requestTimeoutMs, 'ensure-topic'));
+  }
+
+  /** Buffers one record for `shard` of `topic`; its room in the buffer is already reserved. */
+  append(topic: SenderTopic, shard: number, fields: readonly (string | Buffer)[], size: number, waiter?: Waiter<DeliveredAck>): void {
+    const state = (topic.shardStates[shard] ??= new ShardSender(topic, shard, topic.streams[shard]!, this.deps.config, this.deps.now));
+    if (state.acc.append(fields, size, waiter)) this.deps.sticky.batchClosed(topic.name, shard, topic.shards);
+    this.schedule(state);
+  }
+
+  /** Resolves when every record buffered before the call has an outcome. */
+  async flush(topics: Iterable<SenderTopic>): Promise<void> {
+    const pending: Promise<void>[] = [];
+    this.urgent++;
+    try {
+      for (const topic of topics) {
+        for (const state of topic.shardStates) {
+          if (state === undefined) continue;
+          for (const batch of state.acc.pending()) pending.push(batch.settled());
+          this.schedule(state);
+        }
+      }
+      await Promise.all(pending);
+    } finally {
+      this.urgent--;
+    }
+  }
+
+  /** Script calls running or queued. */
+  get inFlight(): number {
+    return this.queue.pending + this.queue.size;
+  }
+
+  private schedule(state: ShardSender): void {
+    const acc = state.acc;
+    if (acc.scheduled || acc.isEmpty()) return; // a running task picks up what gathers behind it
+    const { adaptiveLinger, lingerMs } = this.deps.config;
+    if (acc.hasClosed() || this.urgent > 0 || lingerMs === 0) {
+      this.enqueue(state);
+    } else if (adaptiveLinger) {
+      // Idle shard: send at the end of this tick, so records produced in one burst share a batch.
+      state.immediate ??= setImmediate(() => {
+        state.immediate = undefined;
+        if (!state.acc.isEmpty()) this.enqueue(state);
+      });
+    } else if (state.timer === undefined) {
+      const waited = this.deps.now() - (acc.openSince() ?? this.deps.now());
+      state.timer = setTimeout(() => {
+        state.timer = undefined;
+        this.enqueue(state);
+      }, Math.max(0, lingerMs - waited));
+    }
+  }
+
+  private enqueue(state: ShardSender): void {
+    if (state.acc.scheduled) return;
+    state.cancelTimers();
+    state.acc.scheduled = true;
+    void this.queue.add(() => this.run(state));
+  }
+
+  private async run(state: ShardSender): Promise<void> {
+    const acc = state.acc;
+    const batch = acc.takeNext();
+    if (batch !== undefined) {
+      this.deps.sticky.batchClosed(state.topic.name, state.shard, state.topic.shards);
+      acc.inFlight = batch;
+      await this.deliver(state, batch);
+      acc.inFlight = undefined;
+      this.deps.gate.release(batch.bytes);
+      batch.markDone();
+    }
+    acc.scheduled = false;
+    // A busy shard: what gathered during the call goes next (adaptive), or after its linger.
+    if (this.deps.config.adaptiveLinger && !acc.isEmpty()) this.enqueue(state);
+    else this.schedule(state);
+  }
+
+  private ready(): Promise<void> {
+    return whenReady(this.deps.client, this.deps.config.requestTimeoutMs);
+  }
+
+  private async deliver(state: ShardSender, batch: Batch<DeliveredAck>): Promise<void> {
+    const { config, scripts, events, now } = this.deps;
+    const topic = state.topic;
+    for (;;) {
+      batch.attempts++;
+      let sent = false; // once the script call is sent, a failure may leave it persisted
+      try {
+        await topic.ensureChecked(this.readMeta);
+        await this.ready();
+        sent = true;
+        const ids = await withDeadline(
+          scripts.publishBatch(state.stream, topic.trim, batch.count, batch.args),
+          config.requestTimeoutMs,
+          'publish-batch',
+        );
+        if (!Array.isArray(ids) || ids.length !== batch.count) {
+          throw new ProducerError(`publish-batch answered ${Array.isArray(ids) ? ids.length : typeof ids} ids for ${batch.count} records`, 'ERR_BAD_REPLY');
+        }
+        this.succeed(state, batch, ids);
+        return;
+      } catch (err) {
+        const kind = classifyRedisError(err);
+        const persisted = sent ? kind.persisted : 'not';
+        const elapsed = now() - batch.createdAt;
+        const delayMs = backoffDelay(batch.attempts, config.retryBackoffMs, config.retryBackoffMaxMs, this.deps.random);
+        // Without idempotent batches a retry after a lost reply could write the batch twice, so
+        // only failures that prove nothing was written are retried.
+        if (kind.retriable && persisted === 'not' && elapsed + delayMs < config.deliveryTimeoutMs) {
+          const error = err instanceof ProducerError ? err : new DeliveryError(describeFailure(err), kind.code, { retriable: true, persisted, cause: err });
+          if (events.listening('retry')) {
+            events.emit('retry', { topic: topic.name, shard: state.shard, stream: state.stream, records: batch.count, attempt: batch.attempts, delayMs, error });
+          }
+          await sleep(delayMs);
+          continue;
+        }
+        this.fail(state, batch, err, kind.code, kind.retriable, persisted);
+        return;
+      }
+    }
+  }
+
+  private succeed(state: ShardSender, batch: Batch<DeliveredAck>, ids: string[]): void {
+    const waiters = batch.waiters;
+    if (waiters !== undefined) {
+      const { topic, shard, stream } = state;
+      for (let i = 0; i < waiters.length; i++) {
+        waiters[i]?.resolve({ status: 'delivered', topic: topic.name, shard, stream, id: ids[i]! });
+      }
+    }
+    const { events, now } = this.deps;
+    if (events.listening('delivery')) {
+      events.emit('delivery', {
+        topic: state.topic.name,
+        shard: state.shard,
+        stream: state.stream,
+        ids,
+        attempts: batch.attempts,
+        latencyMs: now() - batch.createdAt,
+      });
+    }
+  }
+
+  private fail(state: ShardSender, batch: Batch<DeliveredAck>, cause: unknown, code: string, retriable: boolean, persisted: 'not' | 'possibly'): void {
+    const info: FailedBatch = { topic: state.topic.name, shard: state.shard, stream: state.stream, records: batch.count, attempts: batch.attempts };
+    const error = new DeliveryError(
+      `Could not deliver ${batch.count} record(s) to ${state.stream} after ${batch.attempts} attempt(s): ${describeFailure(cause)}`,
+      code,
+      { retriable, persisted, cause, batch: info },
+    );
+    // A record refused for its topic's shard count fails with that error itself (DESIGN.md §2).
+    const forWaiters = cause instanceof TopicConfigError ? cause : error;
+    const waiters = batch.waiters;
+    if (waiters !== undefined) for (const waiter of waiters) waiter?.reject(forWaiters);
+    this.deps.events.emit('error', error);
+  }
+}
+
+function describeFailure(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,79 @@
+import type { ResolvedConfig } from './config.js';
+import { TopicConfigError } from './errors.js';
+import { streamKey, topicMetaKey } from './keys.js';
+import { NO_TRIM, type TrimArgs } from './scripts.js';
+
+/** What the producer knows about one topic: shard count, stream keys, trimming, metadata check. */
+export class TopicState<S> {
+  /** Stream key of each shard, built once. */
+  readonly streams: readonly string[];
+  readonly metaKey: string;
+  /** Per-shard state owned by the sender, created on first use. */
+  readonly shardStates: (S | undefined)[];
+  /** Set once Redis's recorded shard count is known to disagree; every later record fails with it. */
+  error: TopicConfigError | undefined;
+  private checked = false;
+  private checking: Promise<void> | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly shards: number,
+    readonly trim: TrimArgs,
+    namespace: string,
+  ) {
+    this.streams = Array.from({ length: shards }, (_, shard) => streamKey(namespace, name, shard));
+    this.metaKey = topicMetaKey(namespace, name);
+    this.shardStates = new Array<S | undefined>(shards);
+  }
+
+  /**
+   * Makes sure Redis records this topic with our shard count (storing it on first use).
+   * `read` runs the check; a failed call (Redis unreachable) is simply tried again next time.
+   */
+  ensureChecked(read: (metaKey: string, shards: number) => Promise<number>): Promise<void> | undefined {
+    if (this.checked) return undefined;
+    if (this.error) return Promise.reject(this.error);
+    this.checking ??= read(this.metaKey, this.shards).then(
+      (stored) => {
+        this.checking = undefined;
+        if (stored !== this.shards) {
+          this.error = new TopicConfigError(this.name, this.shards, stored);
+          throw this.error;
+        }
+        this.checked = true;
+      },
+      (err: unknown) => {
+        this.checking = undefined;
+        throw err;
+      },
+    );
+    return this.checking;
+  }
+}
+
+function trimArgs(trim: ResolvedConfig['trim'] | null): TrimArgs {
+  if (!trim) return NO_TRIM;
+  return [trim.strategy === 'maxlen' ? 'MAXLEN' : 'MINID', trim.exact ? '=' : '~', String(trim.threshold)];
+}
+
+/** Creates topic states on first use, from the per-topic overrides or the defaults. */
+export class TopicRegistry<S> {
+  private readonly topics = new Map<string, TopicState<S>>();
+
+  constructor(private readonly config: Pick<ResolvedConfig, 'namespace' | 'defaultShards' | 'topics' | 'trim'>) {}
+
+  get(name: string): TopicState<S> {
+    let topic = this.topics.get(name);
+    if (topic === undefined) {
+      const override = this.config.topics[name];
+      const trim = override?.trim === undefined ? this.config.trim : override.trim;
+      topic = new TopicState<S>(name, override?.shards ?? this.config.defaultShards, trimArgs(trim), this.config.namespace);
+      this.topics.set(name, topic);
+    }
+    return topic;
+  }
+
+  all(): IterableIterator<TopicState<S>> {
+    return this.topics.values();
+  }
+}

@@ -1,0 +1,86 @@
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { resolveConfig } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
+
+function configError(input: unknown): ConfigError {
+  try {
+    resolveConfig(input as never);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('resolveConfig', () => {
+  it('fills every default from the schema', () => {
+    const c = resolveConfig({});
+    expect(c).toMatchObject({
+      redis: 'redis://127.0.0.1:6379',
+      namespace: 'rsp',
+      defaultShards: 16,
+      lingerMs: 5,
+      adaptiveLinger: true,
+      batchMaxRecords: 1000,
+      batchMaxBytes: 1024 * 1024,
+      maxInFlight: 8,
+      bufferMaxBytes: 32 * 1024 * 1024,
+      maxBlockMs: 60_000,
+      partitioner: 'crc32',
+      maxRecordBytes: 1024 * 1024,
+    });
+    expect(c.trim).toBeUndefined();
+  });
+
+  it('lists every problem at once, unknown options included, naming field and value', () => {
+    const err = configError({ lingerMs: -1, namespace: 'a:b', maxInFlight: 1.5, lingerMS: 3, topics: { 'x y': {}, orders: { shards: 0 } } });
+    expect(err.code).toBe('ERR_CONFIG');
+    expect(err.retriable).toBe(false);
+    const text = err.issues.join('\n');
+    expect(err.issues.length).toBeGreaterThanOrEqual(5);
+    expect(text).toMatch(/`lingerMs`.*>=0.*got -1 \(number\)/);
+    expect(text).toMatch(/`namespace`.*got "a:b"/);
+    expect(text).toMatch(/`maxInFlight`/);
+    expect(text).toMatch(/unknown option: `lingerMS`/);
+    expect(text).toMatch(/topics\.x y/);
+    expect(text).toMatch(/topics\.orders\.shards/);
+    expect(err.message).toContain('Invalid producer config');
+  });
+
+  it('refuses the reserved topic name and unknown per-topic options', () => {
+    const text = configError({ topics: { compensation: {}, orders: { shard: 3 } } }).issues.join('\n');
+    expect(text).toMatch(/"compensation" is reserved/);
+    expect(text).toMatch(/unknown option in `topics.orders`: `shard`/);
+  });
+
+  it('checks options against each other', () => {
+    const text = configError({ retryBackoffMs: 500, retryBackoffMaxMs: 100, requestTimeoutMs: 10_000, deliveryTimeoutMs: 5_000 }).issues.join('\n');
+    expect(text).toMatch(/retryBackoffMaxMs/);
+    expect(text).toMatch(/requestTimeoutMs/);
+  });
+
+  it('accepts every form of `redis`', () => {
+    expect(resolveConfig({ redis: 'rediss://user:pw@host:6380/2' }).redis).toBe('rediss://user:pw@host:6380/2');
+    expect(resolveConfig({ redis: { host: 'h', port: 1 } }).redis).toEqual({ host: 'h', port: 1 });
+    expect(resolveConfig({ redis: { cluster: [{ host: 'a', port: 1 }], options: {} } }).redis).toEqual({ cluster: [{ host: 'a', port: 1 }], options: {} });
+    const client = new Redis({ lazyConnect: true });
+    expect(resolveConfig({ redis: client }).redis).toBe(client);
+    client.disconnect();
+  });
+
+  it('refuses a `redis` of the wrong shape with what is expected', () => {
+    expect(configError({ redis: 'http://x' }).issues.join()).toMatch(/redis:\/\/ or rediss:\/\/ URL/);
+    expect(configError({ redis: 42 }).issues.join()).toMatch(/`redis`: expected .* got 42/);
+    expect(configError({ redis: { cluster: [] } }).issues.join()).toMatch(/redis\.cluster/);
+  });
+
+  it('validates trimming and the partitioner', () => {
+    expect(resolveConfig({ trim: { strategy: 'maxlen', threshold: 100 } }).trim).toEqual({ strategy: 'maxlen', threshold: 100, exact: false });
+    expect(resolveConfig({ trim: { strategy: 'minid', threshold: '1712345678901-0', exact: true } }).trim?.exact).toBe(true);
+    expect(configError({ trim: { strategy: 'minid', threshold: 'yesterday' } }).issues.join()).toMatch(/stream id/);
+    expect(configError({ partitioner: 'fnv' }).issues.join()).toMatch(/partitioner/);
+    const fn = () => 0;
+    expect(resolveConfig({ partitioner: fn }).partitioner).toBe(fn);
+  });
+});
