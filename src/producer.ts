@@ -3,7 +3,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Waiter } from './accumulator.js';
 import { BufferGate } from './buffer-gate.js';
 import { resolveConfig, type ProducerConfig, type ResolvedConfig } from './config.js';
-import { openConnection, whenReady } from './connection.js';
+import { openConnection, whenReady, withDeadline } from './connection.js';
 import { BufferFullError, DeliveryError, InvalidRecordError, ListenerError, ProducerClosedError, ProducerError } from './errors.js';
 import type { ProducerEvents } from './events.js';
 import { BUILTIN_PARTITIONERS, StickyShardChooser, type PartitionerFn } from './partitioner.js';
@@ -160,16 +160,24 @@ export class Producer extends EventEmitter<ProducerEvents> {
 
   /**
    * Stops accepting records, flushes what is buffered, then releases what the producer opened.
-   * A client passed in by the caller is left open. Safe to call more than once.
+   * Waits up to `timeoutMs` (default `deliveryTimeoutMs`) for the flush; records still undelivered
+   * then fail with `DeliveryError` (rejected sends, `error` events). A client passed in by the
+   * caller is left open. Safe to call more than once.
    */
-  close(): Promise<void> {
+  close(options: { timeoutMs?: number } = {}): Promise<void> {
     this.closing ??= (async () => {
       this.gate.rejectAll(new ProducerClosedError());
-      await this.flush();
-      this.detachClient();
-      if (this.ownsClient) {
-        await this.client.quit().catch(() => this.client.disconnect());
+      const timeoutMs = options.timeoutMs ?? this.config.deliveryTimeoutMs;
+      const flushed = this.flush();
+      const inTime = await withDeadline(flushed, timeoutMs, 'close()').then(() => true, () => false);
+      if (!inTime) {
+        // Out of time: stop retrying; what is left fails with a DeliveryError (an `error` event
+        // and rejected sends), never silently.
+        this.sender.abort(new ProducerError(`close() gave up after ${timeoutMs} ms`, 'ERR_CLOSE_TIMEOUT'));
+        await flushed;
       }
+      if (this.ownsClient) await closeClient(this.client, this.config.requestTimeoutMs);
+      this.detachClient();
     })();
     return this.closing;
   }
@@ -239,4 +247,16 @@ export class Producer extends EventEmitter<ProducerEvents> {
       client.off('error', onError);
     };
   }
+}
+
+/** QUITs the client and waits until its connection has ended, so `disconnect` fires before `close()` resolves. */
+async function closeClient(client: Redis | Cluster, timeoutMs: number): Promise<void> {
+  if (client.status === 'end') return;
+  const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+  if (client.status === 'ready') {
+    await withDeadline(client.quit(), timeoutMs, 'QUIT').catch(() => client.disconnect());
+  } else {
+    client.disconnect();
+  }
+  await withDeadline(ended, timeoutMs, 'Closing the connection').catch(() => undefined);
 }

@@ -78,6 +78,8 @@ export class Sender {
   /** >0 while a flush waits: linger is skipped so everything pending goes out now. */
   private urgent = 0;
   private readonly readMeta: (metaKey: string, shards: number) => Promise<number>;
+  /** Set by `abort()`: batches stop retrying and unsent ones fail with this error. */
+  private abortedWith: ProducerError | undefined;
 
   constructor(private readonly deps: SenderDeps) {
     this.queue = new PQueue({ concurrency: deps.config.maxInFlight });
@@ -97,13 +99,11 @@ export class Sender {
   async flush(topics: Iterable<SenderTopic>): Promise<void> {
     const pending: Promise<void>[] = [];
     this.urgent++;
+    this.lastTopics = topics;
     try {
-      for (const topic of topics) {
-        for (const state of topic.shardStates) {
-          if (state === undefined) continue;
-          for (const batch of state.acc.pending()) pending.push(batch.settled());
-          this.schedule(state);
-        }
+      for (const state of this.shardsOf(topics)) {
+        for (const batch of state.acc.pending()) pending.push(batch.settled());
+        this.schedule(state);
       }
       await Promise.all(pending);
     } finally {
@@ -111,9 +111,25 @@ export class Sender {
     }
   }
 
+  /**
+   * Gives up on what is still pending (close() ran out of time): no more retries, unsent batches
+   * fail with `error`. A call already in flight finishes or times out first.
+   */
+  abort(error: ProducerError): void {
+    this.abortedWith = error;
+    this.urgent++; // send (and so fail) what still waits for its linger
+    for (const state of this.shardsOf(this.lastTopics)) this.schedule(state);
+  }
+
   /** Script calls running or queued. */
   get inFlight(): number {
     return this.queue.pending + this.queue.size;
+  }
+
+  private lastTopics: Iterable<SenderTopic> = [];
+
+  private *shardsOf(topics: Iterable<SenderTopic>): Generator<ShardSender> {
+    for (const topic of topics) for (const state of topic.shardStates) if (state !== undefined) yield state;
   }
 
   private schedule(state: ShardSender): void {
@@ -169,6 +185,10 @@ export class Sender {
     const { config, scripts, events, now } = this.deps;
     const topic = state.topic;
     for (;;) {
+      if (this.abortedWith) {
+        this.fail(state, batch, this.abortedWith, this.abortedWith.code, false, 'not');
+        return;
+      }
       batch.attempts++;
       let sent = false; // once the script call is sent, a failure may leave it persisted
       try {
@@ -192,7 +212,7 @@ export class Sender {
         const delayMs = backoffDelay(batch.attempts, config.retryBackoffMs, config.retryBackoffMaxMs, this.deps.random);
         // Without idempotent batches a retry after a lost reply could write the batch twice, so
         // only failures that prove nothing was written are retried.
-        if (kind.retriable && persisted === 'not' && elapsed + delayMs < config.deliveryTimeoutMs) {
+        if (kind.retriable && persisted === 'not' && elapsed + delayMs < config.deliveryTimeoutMs && !this.abortedWith) {
           const error = err instanceof ProducerError ? err : new DeliveryError(describeFailure(err), kind.code, { retriable: true, persisted, cause: err });
           if (events.listening('retry')) {
             events.emit('retry', { topic: topic.name, shard: state.shard, stream: state.stream, records: batch.count, attempt: batch.attempts, delayMs, error });

@@ -71,9 +71,12 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `redis-server` on a free loopback port with its own temp dir; `extraArgs` are config flags. */
-export async function startRedisServer(extraArgs: string[] = []): Promise<ServerProcess> {
-  const port = await freePort();
+/**
+ * Starts `redis-server` on `port` (default: a free loopback port) with its own temp dir;
+ * `extraArgs` are config flags such as `['--appendonly', 'yes']`.
+ */
+export async function startRedisServer(extraArgs: string[] = [], port?: number): Promise<ServerProcess> {
+  port ??= await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'rsp-redis-'));
   const child = spawn(
     'redis-server',
