@@ -148,8 +148,11 @@ export class Producer extends EventEmitter<ProducerEvents> {
     this.sender.append(topic, shard, encoded.fields, encoded.size);
   }
 
-  /** Resolves when the buffer has room for a record of `bytes` (default 1): back-pressure for `produce()`. */
-  waitForRoom(bytes = 1): Promise<void> {
+  /**
+   * Back-pressure for `produce()`: resolves when the buffer has room for a record of `bytes`
+   * (default `maxRecordBytes`, room for any record).
+   */
+  waitForRoom(bytes = this.config.maxRecordBytes): Promise<void> {
     return this.gate.whenRoomFor(bytes);
   }
 
