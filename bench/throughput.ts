@@ -17,6 +17,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, resolve } from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
 import { Redis } from 'ioredis';
@@ -32,6 +34,10 @@ const VALUE_BYTES = 100;
 const KEY_SPACE = 100_000;
 const BATCH = 1000;
 const IN_FLIGHT = 8;
+
+// A full GC before each timed case, so no case pays for the garbage of the one before it.
+v8.setFlagsFromString('--expose-gc');
+const collectGarbage = vm.runInNewContext('gc') as () => void;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -351,14 +357,16 @@ const EVALSHA = 'bare EVALSHA 1000×8';
 const PLAIN: Partial<ProducerConfig> = { adaptiveLinger: false, lingerMs: 5 };
 
 const CASES: CaseDef[] = [
+  // Each adaptiveLinger:false case sits next to its adaptive twin, so both run in the same
+  // surroundings (the order alternates between repetitions).
   { id: 'xadd', name: 'ioredis await XADD', records: (o) => o.awaitRecords, run: awaitXadd },
   { id: 'pipe', name: PIPELINE, records: (o) => o.records, run: pipeline },
   { id: 'eval', name: EVALSHA, records: (o) => o.records, run: bareEvalsha },
   { id: 'ff', name: 'producer fire-and-forget', records: (o) => o.records, run: fireAndForget({}) },
-  { id: 'c1000', name: 'producer 1000 awaited callers', records: (o) => o.records, run: awaitedCallers(1000, {}) },
-  { id: 'c100', name: 'producer 100 awaited callers', records: (o) => o.records, run: awaitedCallers(100, {}) },
   { id: 'ffp', name: 'producer fire-and-forget, adaptiveLinger:false lingerMs:5', records: (o) => o.records, run: fireAndForget(PLAIN) },
+  { id: 'c1000', name: 'producer 1000 awaited callers', records: (o) => o.records, run: awaitedCallers(1000, {}) },
   { id: 'c1000p', name: 'producer 1000 awaited callers, adaptiveLinger:false lingerMs:5', records: (o) => o.records, run: awaitedCallers(1000, PLAIN) },
+  { id: 'c100', name: 'producer 100 awaited callers', records: (o) => o.records, run: awaitedCallers(100, {}) },
 ];
 
 interface RepResult {
@@ -374,6 +382,7 @@ interface RepResult {
 
 async function runCase(ctx: Ctx, def: CaseDef, ns: string, n: number): Promise<Omit<RepResult, 'rep'>> {
   await deleteNamespace(ctx.admin, ns);
+  collectGarbage();
   const before = await serverCounters(ctx.admin);
   timed = undefined;
   await def.run(ctx, ns, n);
@@ -487,9 +496,14 @@ async function main(): Promise<void> {
     server = undefined;
     await s?.stop();
   };
+  // `on`, not `once`: with `npx tsx` a Ctrl-C can arrive twice (from the terminal and relayed by
+  // tsx's parent), and a second signal without a listener would exit before the server is stopped.
+  let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      process.stderr.write(`\n${signal}: stopping\n`);
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(`\n${signal}: stopping redis-server\n`);
       void stopServer().finally(() => process.exit(130));
     });
   }
