@@ -417,7 +417,7 @@ interface LatencySubject {
 
 async function latency(ctx: Ctx, runTag: string, calls: number): Promise<{ name: string; calls: number; p50Us: number; p90Us: number; p99Us: number; maxUs: number }[]> {
   const { url, w } = ctx;
-  const warm = 100;
+  const warm = 1000;
   const subjects: LatencySubject[] = [];
   const key = (i: number) => w.keys[i % w.keys.length]!;
 

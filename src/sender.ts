@@ -192,8 +192,10 @@ export class Sender {
       batch.attempts++;
       let sent = false; // once the script call is sent, a failure may leave it persisted
       try {
-        await topic.ensureChecked(this.readMeta);
-        await this.ready();
+        // Both are no-ops once the topic is checked and the client connected: skip the await then.
+        const check = topic.ensureChecked(this.readMeta);
+        if (check !== undefined) await check;
+        if (this.deps.client.status !== 'ready') await this.ready();
         sent = true;
         const ids = await withDeadline(
           scripts.publishBatch(state.stream, topic.trim, batch.count, batch.args),
