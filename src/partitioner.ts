@@ -10,7 +10,8 @@ export type PartitionerFn = (key: Buffer, shards: number) => number;
  * The seed's default: CRC-32 (IEEE, as zlib's `crc32` and Rust's `crc32fast` compute it),
  * unsigned, over the key's bytes, modulo the shard count.
  */
-export function crc32Partitioner(key: Buffer, shards: number): number {
+export function crc32Partitioner(key: Buffer | string, shards: number): number {
+  // zlib's crc32 hashes a string's UTF-8 bytes itself: no Buffer per record on the hot path.
   return zlibCrc32(key) % shards;
 }
 
@@ -46,8 +47,14 @@ export function murmur2Partitioner(key: Buffer, shards: number): number {
   return (murmur2(key) & 0x7fffffff) % shards;
 }
 
-export const BUILTIN_PARTITIONERS = { crc32: crc32Partitioner, murmur2: murmur2Partitioner } as const;
-export type PartitionerName = keyof typeof BUILTIN_PARTITIONERS;
+export type PartitionerName = 'crc32' | 'murmur2';
+
+/** The shard of a record key, whatever partitioner is configured; strings are hashed as UTF-8. */
+export function keyPartitioner(partitioner: PartitionerName | PartitionerFn): (key: string | Buffer, shards: number) => number {
+  if (partitioner === 'crc32') return crc32Partitioner;
+  const fn = partitioner === 'murmur2' ? murmur2Partitioner : partitioner;
+  return (key, shards) => fn(typeof key === 'string' ? Buffer.from(key) : key, shards);
+}
 
 /**
  * Keyless records stick to one shard until that shard's batch is closed (Kafka KIP-480), so keyless

@@ -6,7 +6,7 @@ import { resolveConfig, type ProducerConfig, type ResolvedConfig } from './confi
 import { openConnection, whenReady, withDeadline } from './connection.js';
 import { BufferFullError, DeliveryError, InvalidRecordError, ListenerError, ProducerClosedError, ProducerError } from './errors.js';
 import type { ProducerEvents } from './events.js';
-import { BUILTIN_PARTITIONERS, StickyShardChooser, type PartitionerFn } from './partitioner.js';
+import { keyPartitioner, StickyShardChooser } from './partitioner.js';
 import { encodeRecord, type EncodedRecord, type ProducerRecord } from './record.js';
 import { classifyRedisError } from './redis-errors.js';
 import { loadScripts } from './scripts.js';
@@ -34,7 +34,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
   private readonly gate: BufferGate;
   private readonly topics: TopicRegistry<ShardSender>;
   private readonly sender: Sender;
-  private readonly partition: PartitionerFn;
+  private readonly partition: (key: string | Buffer, shards: number) => number;
   private readonly sticky: StickyShardChooser;
   private readonly detachClient: () => void;
   private closing: Promise<void> | undefined;
@@ -48,8 +48,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     this.ownsClient = owned;
     this.gate = new BufferGate(this.config.bufferMaxBytes);
     this.topics = new TopicRegistry(this.config);
-    const p = this.config.partitioner;
-    this.partition = typeof p === 'function' ? p : BUILTIN_PARTITIONERS[p];
+    this.partition = keyPartitioner(this.config.partitioner);
     this.sticky = new StickyShardChooser();
     const events: EventSink = {
       listening: (event) => this.listenerCount(event) > 0,

@@ -41,8 +41,8 @@ const recordSchema = z.strictObject({
 /** A validated record, encoded as the XADD field/value list it will be written as. */
 export interface EncodedRecord {
   topic: string;
-  /** Key bytes for the partitioner, when the record has a key. */
-  key: Buffer | undefined;
+  /** The record's key, when it has one (the partitioner hashes its UTF-8 bytes). */
+  key: string | Buffer | undefined;
   shard: number | undefined;
   /** `payload`, value[, `key`, key][, `h:<name>`, value]… */
   fields: (string | Buffer)[];
@@ -67,11 +67,10 @@ export function encodeRecord(input: unknown, limits: { maxRecordBytes: number; m
   const record = parsed.data;
   const fields: (string | Buffer)[] = ['payload', record.value];
   let size = byteLength(record.value);
-  let key: Buffer | undefined;
-  if (record.key !== undefined) {
-    key = typeof record.key === 'string' ? Buffer.from(record.key) : record.key;
-    fields.push('key', record.key);
-    size += key.length;
+  const key = record.key;
+  if (key !== undefined) {
+    fields.push('key', key);
+    size += byteLength(key);
   }
   if (record.headers !== undefined) {
     const names = Object.keys(record.headers);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { crc32Partitioner, murmur2, murmur2Partitioner, StickyShardChooser } from '../../src/partitioner.js';
+import { crc32Partitioner, keyPartitioner, murmur2, murmur2Partitioner, StickyShardChooser } from '../../src/partitioner.js';
 
 describe('crc32 partitioner (the seed default)', () => {
   // Golden values from Python's zlib.crc32, the same IEEE CRC-32 as Rust's crc32fast.
@@ -75,5 +75,19 @@ describe('StickyShardChooser', () => {
     sticky.batchClosed('one', 0, 1);
     expect(sticky.shardFor('one', 1)).toBe(0);
     expect(sticky.shardFor('other', 10)).toBe(7);
+  });
+});
+
+describe('keyPartitioner', () => {
+  it('hashes a string key as its UTF-8 bytes, for every partitioner', () => {
+    const custom = (key: Buffer, shards: number) => key.length % shards;
+    for (const p of ['crc32', 'murmur2', custom] as const) {
+      const partition = keyPartitioner(p);
+      for (const key of ['user-42', '订单-7', '', 'a-little-bit-long-string']) {
+        expect(partition(key, 13)).toBe(partition(Buffer.from(key, 'utf8'), 13));
+      }
+    }
+    expect(keyPartitioner('murmur2')('foobar', 50)).toBe(16);
+    expect(keyPartitioner('crc32')('123456789', 1000)).toBe(3421780262 % 1000);
   });
 });

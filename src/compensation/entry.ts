@@ -1,0 +1,59 @@
+import type { Persisted } from '../errors.js';
+
+/**
+ * One record parked in the compensation store (DESIGN.md §3–4): everything needed to publish it
+ * again, why it was parked, and whether it may already be in its stream.
+ */
+export interface CompensationEntry {
+  /** `<producerId>:<shard>:<seq>:<index>`: unique and deterministic, so parking the same record twice is harmless. */
+  id: string;
+  topic: string;
+  shard: number;
+  /** The XADD field/value list the producer encoded (`payload`, value, [`key`, key], [`h:<name>`, value]…). */
+  fields: (string | Buffer)[];
+  /** Producer and batch sequence of the failed batch, to check the shard's idempotence state on replay. */
+  producerId: string;
+  /** The batch's sequence number on its shard (counted with idempotence off too). */
+  seq: number;
+  /** `not`: surely not in the stream; `possibly`: the reply was lost, it may be. */
+  persisted: Persisted;
+  /** Delivery attempts so far, the original ones included. */
+  attempts: number;
+  /** Code and message of the last failure. */
+  lastError: string;
+  /** When it was first parked (ms since the epoch). */
+  parkedAt: number;
+}
+
+/** The record's fields as JSON can carry them: Buffers as `{ b64 }`. */
+type WireField = string | { b64: string };
+
+interface WireEntry extends Omit<CompensationEntry, 'fields'> {
+  v: 1;
+  fields: WireField[];
+}
+
+/** Encodes an entry as the JSON string stored in the `:data` hash (readable with redis-cli). */
+export function encodeEntry(entry: CompensationEntry): string {
+  const wire: WireEntry = {
+    v: 1,
+    ...entry,
+    fields: entry.fields.map((f) => (typeof f === 'string' ? f : { b64: f.toString('base64') })),
+  };
+  return JSON.stringify(wire);
+}
+
+/** Decodes what `encodeEntry` wrote; throws on anything else. */
+export function decodeEntry(raw: string | Buffer): CompensationEntry {
+  const wire = JSON.parse(raw.toString()) as WireEntry;
+  if (wire.v !== 1 || typeof wire.id !== 'string' || !Array.isArray(wire.fields)) {
+    throw new Error(`Not a compensation entry (version ${String(wire.v)})`);
+  }
+  const { v: _version, fields, ...rest } = wire;
+  return { ...rest, fields: fields.map((f) => (typeof f === 'string' ? f : Buffer.from(f.b64, 'base64'))) };
+}
+
+/** The entry id of record `index` of batch `seq` on `shard`. */
+export function entryId(producerId: string, shard: number, seq: number, index: number): string {
+  return `${producerId}:${shard}:${seq}:${index}`;
+}
