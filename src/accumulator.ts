@@ -20,6 +20,8 @@ export class Batch<T> {
   count = 0;
   bytes = 0;
   attempts = 0;
+  /** Sequence number on its shard, given when the batch is first sent (0 before). */
+  seq = 0;
   /** `waiters[i]` settles record i; absent for fire-and-forget records. Created on first need. */
   waiters: (Waiter<T> | undefined)[] | undefined;
   private settledPromise: Promise<void> | undefined;

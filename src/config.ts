@@ -100,6 +100,15 @@ export const producerConfigSchema = z.strictObject({
   retryBackoffMaxMs: int(0, 600_000).default(1_000),
   /** Key → shard: `crc32` (the seed's), `murmur2` (Kafka's Java client) or `(key, shards) => shard`. */
   partitioner: z.union([z.enum(['crc32', 'murmur2']), z.custom<PartitionerFn>((v) => typeof v === 'function', 'expected a function (key: Buffer, shards: number) => number')]).default('crc32'),
+  /**
+   * Each batch carries this producer's id and the shard's next sequence number; the batch script
+   * writes a (producer, sequence) at most once, so retrying after a lost reply cannot duplicate.
+   */
+  idempotent: z.boolean().default(true),
+  /** This producer's id in the idempotence state. Default: random per instance. Same rules as `namespace`. */
+  producerId: name('producerId').optional(),
+  /** How long a shard keeps a producer's idempotence state after its last batch. */
+  idempotenceStateTtlMs: int(60_000, 30 * 24 * 3_600_000).default(7 * 24 * 3_600_000),
   /** Largest record (value + key + header names and values, in bytes). */
   maxRecordBytes: int(1, 512 * 1024 * 1024).default(1024 * 1024),
   /** Most headers on one record. */

@@ -26,6 +26,14 @@ export function streamKey(namespace: string, topic: string, shard: number): stri
   return `{${namespace}:${topic}:${shard}}`;
 }
 
+/**
+ * Idempotence state of one producer on one shard (last sequence, its first id, its size). The
+ * braced part is the stream key, so it shares the stream's slot and the batch script can read it.
+ */
+export function producerStateKey(stream: string, producerId: string): string {
+  return `${stream}:p:${producerId}`;
+}
+
 /** Topic metadata hash (shard count), shared by every producer of the topic. */
 export function topicMetaKey(namespace: string, topic: string): string {
   return `{${namespace}:${topic}}:meta`;

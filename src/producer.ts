@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
 import type { Cluster, Redis } from 'ioredis';
 import type { Waiter } from './accumulator.js';
@@ -38,6 +39,8 @@ export class Producer extends EventEmitter<ProducerEvents> {
   private readonly sticky: StickyShardChooser;
   private readonly detachClient: () => void;
   private closing: Promise<void> | undefined;
+  /** Identifies this producer's batches in the idempotence state. */
+  readonly producerId: string;
   private connects = 0;
 
   constructor(config: ProducerConfig = {}) {
@@ -54,8 +57,10 @@ export class Producer extends EventEmitter<ProducerEvents> {
       listening: (event) => this.listenerCount(event) > 0,
       emit: (event, ...args) => this.emitSafely(event, ...args),
     };
+    this.producerId = this.config.producerId ?? randomUUID().replace(/-/g, '').slice(0, 16);
     this.sender = new Sender({
       config: this.config,
+      producerId: this.producerId,
       client,
       scripts: loadScripts(client),
       gate: this.gate,

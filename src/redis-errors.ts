@@ -36,6 +36,8 @@ export function classifyRedisError(err: unknown): RedisErrorClass {
   const message = typeof e?.message === 'string' ? e.message : String(err);
   if (e?.name === 'ReplyError') {
     const prefix = message.split(' ', 1)[0] ?? '';
+    // Our scripts' own refusals (ERR_RSP_ARGS, ERR_RSP_FENCED, ERR_RSP_STALE) come before any write.
+    if (prefix.startsWith('ERR_RSP_')) return { code: prefix, retriable: false, persisted: 'not' };
     if (RETRIABLE_REPLIES.has(prefix)) return { code: `ERR_REDIS_${prefix}`, retriable: true, persisted: 'not' };
     if (FATAL_REPLIES.has(prefix)) return { code: `ERR_REDIS_${prefix}`, retriable: false, persisted: 'not' };
     return { code: 'ERR_REDIS_REPLY', retriable: false, persisted: 'not' };

@@ -8,6 +8,7 @@ import { whenReady, withDeadline } from './connection.js';
 import { DeliveryError, ProducerError, TopicConfigError, type FailedBatch } from './errors.js';
 import type { ProducerEvents } from './events.js';
 import type { StickyShardChooser } from './partitioner.js';
+import { producerStateKey } from './keys.js';
 import { classifyRedisError } from './redis-errors.js';
 import type { Scripts } from './scripts.js';
 import type { TopicState } from './topics.js';
@@ -35,15 +36,26 @@ export class ShardSender {
   /** Pending linger timer (setTimeout) or end-of-tick send (setImmediate). */
   timer: NodeJS.Timeout | undefined;
   immediate: NodeJS.Immediate | undefined;
+  /** Sequence of the next new batch (idempotence). */
+  nextSeq = 1;
+  /**
+   * A batch that failed with its reply lost. The next batch waits until `check-batch` settles it
+   * (landed, or fenced so it never will), which keeps the replay check exact.
+   */
+  unsettledSeq: number | undefined;
+  /** `{stream}:p:<producerId>`: this producer's idempotence state on the shard. */
+  readonly stateKey: string;
 
   constructor(
     readonly topic: TopicState<ShardSender>,
     readonly shard: number,
     readonly stream: string,
+    producerId: string,
     config: ResolvedConfig,
     now: () => number,
   ) {
     this.acc = new ShardAccumulator(config, now);
+    this.stateKey = producerStateKey(stream, producerId);
   }
 
   cancelTimers(): void {
@@ -56,6 +68,7 @@ export class ShardSender {
 
 export interface SenderDeps {
   config: ResolvedConfig;
+  producerId: string;
   client: Redis | Cluster;
   scripts: Scripts;
   gate: BufferGate;
@@ -63,6 +76,8 @@ export interface SenderDeps {
   events: EventSink;
   now: () => number;
   random: () => number;
+  /** Told when a batch that failed with its reply lost turns out to have landed, or not. */
+  onSettled?: (topic: string, shard: number, seq: number, landed: boolean) => void;
 }
 
 /**
@@ -90,7 +105,7 @@ export class Sender {
 
   /** Buffers one record for `shard` of `topic`; its room in the buffer is already reserved. */
   append(topic: SenderTopic, shard: number, fields: readonly (string | Buffer)[], size: number, waiter?: Waiter<DeliveredAck>): void {
-    const state = (topic.shardStates[shard] ??= new ShardSender(topic, shard, topic.streams[shard]!, this.deps.config, this.deps.now));
+    const state = (topic.shardStates[shard] ??= new ShardSender(topic, shard, topic.streams[shard]!, this.deps.producerId, this.deps.config, this.deps.now));
     if (state.acc.append(fields, size, waiter)) this.deps.sticky.batchClosed(topic.name, shard, topic.shards);
     this.schedule(state);
   }
@@ -184,6 +199,8 @@ export class Sender {
   private async deliver(state: ShardSender, batch: Batch<DeliveredAck>): Promise<void> {
     const { config, scripts, events, now } = this.deps;
     const topic = state.topic;
+    if (batch.seq === 0) batch.seq = state.nextSeq++;
+    const idem = config.idempotent ? { stateKey: state.stateKey, seq: batch.seq, stateTtlMs: config.idempotenceStateTtlMs } : undefined;
     for (;;) {
       if (this.abortedWith) {
         this.fail(state, batch, this.abortedWith, this.abortedWith.code, false, 'not');
@@ -196,15 +213,19 @@ export class Sender {
         const check = topic.ensureChecked(this.readMeta);
         if (check !== undefined) await check;
         if (this.deps.client.status !== 'ready') await this.ready();
+        if (state.unsettledSeq !== undefined) await this.settle(state, state.unsettledSeq);
         sent = true;
-        const ids = await withDeadline(
-          scripts.publishBatch(state.stream, topic.trim, batch.count, batch.args),
+        const reply = await withDeadline(
+          scripts.publishBatch(state.stream, topic.trim, idem, batch.count, batch.args),
           config.requestTimeoutMs,
           'publish-batch',
         );
-        if (!Array.isArray(ids) || ids.length !== batch.count) {
-          throw new ProducerError(`publish-batch answered ${Array.isArray(ids) ? ids.length : typeof ids} ids for ${batch.count} records`, 'ERR_BAD_REPLY');
+        const ids = reply.ids;
+        if (reply.written && ids.length !== batch.count) {
+          throw new ProducerError(`publish-batch answered ${ids.length} ids for ${batch.count} records`, 'ERR_BAD_REPLY');
         }
+        // A duplicate whose entries were trimmed since: the first id stands for the missing ones.
+        while (ids.length < batch.count) ids.push(ids[0] ?? '0-0');
         this.succeed(state, batch, ids);
         return;
       } catch (err) {
@@ -212,9 +233,10 @@ export class Sender {
         const persisted = sent ? kind.persisted : 'not';
         const elapsed = now() - batch.createdAt;
         const delayMs = backoffDelay(batch.attempts, config.retryBackoffMs, config.retryBackoffMaxMs, this.deps.random);
-        // Without idempotent batches a retry after a lost reply could write the batch twice, so
-        // only failures that prove nothing was written are retried.
-        if (kind.retriable && persisted === 'not' && elapsed + delayMs < config.deliveryTimeoutMs && !this.abortedWith) {
+        // A retry after a lost reply is safe only with idempotent batches (the script recognises
+        // the sequence); without them only failures that prove nothing was written are retried.
+        const safe = persisted === 'not' || config.idempotent;
+        if (kind.retriable && safe && elapsed + delayMs < config.deliveryTimeoutMs && !this.abortedWith) {
           const error = err instanceof ProducerError ? err : new DeliveryError(describeFailure(err), kind.code, { retriable: true, persisted, cause: err });
           if (events.listening('retry')) {
             events.emit('retry', { topic: topic.name, shard: state.shard, stream: state.stream, records: batch.count, attempt: batch.attempts, delayMs, error });
@@ -222,10 +244,19 @@ export class Sender {
           await sleep(delayMs);
           continue;
         }
+        if (persisted === 'possibly' && config.idempotent) state.unsettledSeq = batch.seq;
         this.fail(state, batch, err, kind.code, kind.retriable, persisted);
         return;
       }
     }
+  }
+
+  /** Learns whether an earlier batch whose reply was lost landed; fences it if it did not. */
+  private async settle(state: ShardSender, seq: number): Promise<void> {
+    const { scripts, config } = this.deps;
+    const landed = await withDeadline(scripts.checkBatch(state.stateKey, seq, config.idempotenceStateTtlMs), config.requestTimeoutMs, 'check-batch');
+    state.unsettledSeq = undefined;
+    this.deps.onSettled?.(state.topic.name, state.shard, seq, landed);
   }
 
   private succeed(state: ShardSender, batch: Batch<DeliveredAck>, ids: string[]): void {

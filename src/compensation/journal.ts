@@ -100,8 +100,8 @@ export class Journal {
   }
 
   /** Appends all entries in one write; appends run one at a time, in call order. */
-  append(entries: readonly Buffer[]): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('Journal is closed'));
+  async append(entries: readonly Buffer[]): Promise<void> {
+    if (this.closed) throw new Error('Journal is closed');
     const data = encodeRecords(entries);
     const done = this.tail.then(() => this.write(data));
     this.tail = done.catch(() => undefined);
@@ -147,7 +147,8 @@ export class Journal {
   private async create(): Promise<FileHandle> {
     for (;;) {
       try {
-        const handle = await open(this.path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_EXCL, 0o600);
+        const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_EXCL;
+        const handle = await open(this.path, flags, 0o600);
         this.ino = (await handle.stat()).ino;
         this.handle = handle;
         if (this.fsync === 'always') await syncDir(this.dir);

@@ -138,10 +138,14 @@ describe('the Lua script', () => {
   it('refuses a malformed call before writing anything', async () => {
     const producer = res.producer();
     await producer.connect();
-    const client = (producer as unknown as { client: { rsp_publish_batch_v1: (...a: unknown[]) => Promise<unknown> } }).client;
+    const client = (producer as unknown as { client: { rsp_publish_batch_v2: (...a: unknown[]) => Promise<unknown> } }).client;
     const admin = res.admin();
-    await expect(client.rsp_publish_batch_v1('{x:y:0}', '', '', '', 2, [2, 'payload', 'a', 3, 'payload', 'b'])).rejects.toThrow(/ERR_RSP_ARGS/);
-    expect(await admin.exists('{x:y:0}')).toBe(0);
+    const call = (...args: unknown[]) => client.rsp_publish_batch_v2('{x:y:0}', '{x:y:0}:p:test', '', '', '', ...args);
+    await expect(call('1', 1, 60_000, 2, [2, 'payload', 'a', 3, 'payload', 'b'])).rejects.toThrow(/ERR_RSP_ARGS bad field count/);
+    await expect(call('1', 1, 60_000, 1, [2, 'payload', 'a', 'extra'])).rejects.toThrow(/ERR_RSP_ARGS 1 arguments left over/);
+    await expect(call('1', 0, 60_000, 1, [2, 'payload', 'a'])).rejects.toThrow(/ERR_RSP_ARGS sequence/);
+    await expect(call('', 0, 0, 0, [])).rejects.toThrow(/ERR_RSP_ARGS record count/);
+    expect(await admin.exists('{x:y:0}', '{x:y:0}:p:test')).toBe(0);
   });
 });
 

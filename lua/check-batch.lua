@@ -1,0 +1,35 @@
+--[[
+  check-batch: tells whether a batch of a producer landed on its shard, and fences it if it did
+  not, so a copy still travelling (a lost reply, a paused server) can never land afterwards.
+  Used before replaying records parked as "possibly persisted".
+
+  KEYS[1]  idempotence state of the producer on the shard, e.g. {ns:topic:3}:p:<producerId>
+           ("<lastSeq> <firstId> <count>", see publish-batch.lua)
+  ARGV[1]  the batch's sequence number
+  ARGV[2]  time to keep the state, in ms (when this call writes it)
+
+  Reply: 1 = the batch is in the stream; 0 = it is not, and now never will be
+]]
+local stateKey = KEYS[1]
+local seq = tonumber(ARGV[1])
+local ttl = tonumber(ARGV[2])
+if seq == nil or seq < 1 or ttl == nil or ttl < 1 then
+  return redis.error_reply('ERR_RSP_ARGS sequence and ttl must be positive integers')
+end
+local lastSeq, firstId = 0, '-'
+local state = redis.call('GET', stateKey)
+if state then
+  local s, f = string.match(state, '^(%d+) (%S+) %d+$')
+  lastSeq, firstId = tonumber(s), f
+end
+if lastSeq == seq then
+  if firstId == '-' then return 0 end
+  return 1
+end
+if lastSeq > seq then
+  -- A later batch of this producer landed. It sends one only after settling this one with this
+  -- very script, which fenced it if it had not landed, and removed the parked copies if it had.
+  return 0
+end
+redis.call('SET', stateKey, seq .. ' - 0', 'PX', ttl)
+return 0

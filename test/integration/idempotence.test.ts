@@ -1,0 +1,57 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { producerStateKey } from '../../src/keys.js';
+import { loadScripts, NO_TRIM } from '../../src/scripts.js';
+import { Resources, uniqueNamespace } from '../support/helpers.js';
+
+const res = new Resources();
+afterEach(() => res.closeAll());
+
+const records = (...values: string[]) => values.flatMap((v) => [2, 'payload', v]);
+
+describe('publish-batch idempotence (real Redis)', () => {
+  it('writes a (producer, sequence) once; a retry gets the original ids back', async () => {
+    const admin = res.admin();
+    const scripts = loadScripts(admin);
+    const stream = `{${uniqueNamespace()}:t:0}`;
+    const idem = { stateKey: producerStateKey(stream, 'p1'), seq: 1, stateTtlMs: 60_000 };
+    const first = await scripts.publishBatch(stream, NO_TRIM, idem, 3, records('a', 'b', 'c'));
+    expect(first.written).toBe(true);
+    const again = await scripts.publishBatch(stream, NO_TRIM, idem, 3, records('a', 'b', 'c'));
+    expect(again).toEqual({ written: false, ids: first.ids });
+    expect(await admin.xlen(stream)).toBe(3);
+    // The next sequence writes; another producer's sequence 1 is its own.
+    expect((await scripts.publishBatch(stream, NO_TRIM, { ...idem, seq: 2 }, 1, records('d'))).written).toBe(true);
+    const other = { ...idem, stateKey: producerStateKey(stream, 'p2') };
+    expect((await scripts.publishBatch(stream, NO_TRIM, other, 1, records('e'))).written).toBe(true);
+    expect(await admin.xlen(stream)).toBe(5);
+    // An older sequence arriving late is refused, not written.
+    await expect(scripts.publishBatch(stream, NO_TRIM, idem, 1, records('late'))).rejects.toThrow(/ERR_RSP_STALE 2/);
+    expect(await admin.pttl(idem.stateKey)).toBeGreaterThan(50_000);
+  });
+
+  it('check-batch tells a landed batch from a lost one, and fences the lost one', async () => {
+    const admin = res.admin();
+    const scripts = loadScripts(admin);
+    const stream = `{${uniqueNamespace()}:t:1}`;
+    const stateKey = producerStateKey(stream, 'p');
+    const idem = { stateKey, seq: 1, stateTtlMs: 60_000 };
+    await scripts.publishBatch(stream, NO_TRIM, idem, 1, records('landed'));
+    expect(await scripts.checkBatch(stateKey, 1, 60_000)).toBe(true);
+    // Sequence 2 never arrived: the check says so and fences it, so a late copy cannot land.
+    expect(await scripts.checkBatch(stateKey, 2, 60_000)).toBe(false);
+    await expect(scripts.publishBatch(stream, NO_TRIM, { ...idem, seq: 2 }, 1, records('late copy'))).rejects.toThrow(/ERR_RSP_FENCED 2/);
+    expect(await scripts.checkBatch(stateKey, 2, 60_000)).toBe(false);
+    expect((await scripts.publishBatch(stream, NO_TRIM, { ...idem, seq: 3 }, 1, records('next'))).written).toBe(true);
+    expect((await admin.xrange(stream, '-', '+')).map(([, f]) => f[1])).toEqual(['landed', 'next']);
+  });
+
+  it('without idempotence the same call writes again', async () => {
+    const admin = res.admin();
+    const scripts = loadScripts(admin);
+    const stream = `{${uniqueNamespace()}:t:2}`;
+    await scripts.publishBatch(stream, NO_TRIM, undefined, 1, records('x'));
+    await scripts.publishBatch(stream, NO_TRIM, undefined, 1, records('x'));
+    expect(await admin.xlen(stream)).toBe(2);
+    expect(await admin.keys(`${stream}:p:*`)).toEqual([]);
+  });
+});
