@@ -3,7 +3,7 @@
  * the proxy forwards to a real Redis, and a test can delay, black-hole, cut or refuse connections,
  * or let a command run in Redis while its reply is lost. `node:net` only.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 
 type Mode = 'pass' | 'blackhole' | 'refuse';
 
@@ -106,7 +106,8 @@ export class FaultProxy {
   /**
    * A lost reply: the next client→server chunk containing `match` (case-insensitive; any chunk when
    * omitted) is forwarded to Redis; the next server→client data on that connection is dropped and the
-   * connection destroyed. Resolves once that happened. One-shot: the mode is left as it was.
+   * connection destroyed. Resolves once that happened (stays pending if that connection closes first).
+   * One-shot: the mode is left as it was.
    */
   loseNextReply(match?: string): Promise<void> {
     if (this.armedLoss) throw new Error('FaultProxy: loseNextReply is already armed');
@@ -148,7 +149,6 @@ export class FaultProxy {
   }
 
   private connectTarget(): Socket {
-    const { createConnection } = netModule;
     const socket = createConnection({ host: this.target.host, port: this.target.port, noDelay: true });
     socket.on('error', noop);
     return socket;
@@ -200,7 +200,7 @@ export class FaultProxy {
       }
     }
     if (f.queuedBytes <= HIGH_WATER && f.from.isPaused()) f.from.resume();
-    if (f.ended && f.queue.length === 0) f.to.end();
+    if (f.ended && f.queue.length === 0 && !f.to.writableEnded) f.to.end();
   }
 
   /** Binds an armed loseNextReply to this pair when the matching command is actually sent to Redis. */

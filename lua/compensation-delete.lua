@@ -1,0 +1,65 @@
+--[[
+  compensation-delete: delete entries of one topic regardless of leases (an operator's purge, or
+  the producer learning that a possibly-persisted record did land).
+  Every key carries the topic's tag {ns:compensation:topic}, so the call touches one Cluster slot.
+
+  KEYS[1]  schedule zset    {ns:compensation:topic}:zset   (id → next attempt time, ms)
+  KEYS[2]  payload hash     {ns:compensation:topic}:data   (id → entry JSON)
+  KEYS[3]  lease hash       {ns:compensation:topic}:lease  (id → owner token)
+  KEYS[4]  dead-letter zset {ns:compensation:topic}:dead   (id → when dead-lettered, ms)
+
+  ARGV[1]  what to delete:
+             'ids'      the ids in ARGV[2…] (at least one), pending or dead
+             'pending'  the first ARGV[2] entries of the schedule (a positive integer)
+             'dead'     the first ARGV[2] entries of the dead-letter zset (a positive integer)
+  ARGV[2…] see ARGV[1]
+
+  Reply: how many entries were deleted (for 'pending'/'dead': fewer than ARGV[2] means none are left).
+  Errors (before anything is written):
+    'ERR_RSP_ARGS <what>'  the arguments do not have the shape above
+]]
+local schedule = KEYS[1]
+local data = KEYS[2]
+local lease = KEYS[3]
+local dead = KEYS[4]
+local mode = ARGV[1]
+local argc = #ARGV
+
+local ids
+if mode == 'ids' then
+  if argc < 2 then
+    return redis.error_reply('ERR_RSP_ARGS no ids given')
+  end
+  for i = 2, argc do
+    if ARGV[i] == '' then
+      return redis.error_reply('ERR_RSP_ARGS empty id at argument ' .. i)
+    end
+  end
+elseif mode == 'pending' or mode == 'dead' then
+  local limit = tonumber(ARGV[2])
+  if argc ~= 2 or limit == nil or limit < 1 or limit ~= math.floor(limit) then
+    return redis.error_reply('ERR_RSP_ARGS expected one positive integer limit')
+  end
+  ids = redis.call('ZRANGE', mode == 'dead' and dead or schedule, 0, limit - 1)
+else
+  return redis.error_reply("ERR_RSP_ARGS mode must be 'ids', 'pending' or 'dead'")
+end
+
+local function delete(id)
+  local hits = redis.call('ZREM', schedule, id) + redis.call('ZREM', dead, id)
+    + redis.call('HDEL', data, id) + redis.call('HDEL', lease, id)
+  if hits > 0 then return 1 end
+  return 0
+end
+
+local deleted = 0
+if ids == nil then
+  for i = 2, argc do
+    deleted = deleted + delete(ARGV[i])
+  end
+else
+  for _, id in ipairs(ids) do
+    deleted = deleted + delete(id)
+  end
+end
+return deleted

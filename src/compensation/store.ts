@@ -1,0 +1,402 @@
+import { readFileSync } from 'node:fs';
+import type { Cluster, Redis } from 'ioredis';
+import { withDeadline } from '../connection.js';
+import { ProducerError } from '../errors.js';
+import { compensationKeys, hashTag, nameProblem } from '../keys.js';
+import { decodeEntry, encodeEntry, type CompensationEntry } from './entry.js';
+
+/**
+ * The compensation store (DESIGN.md §3–4): the parking lot for records that could not be
+ * delivered. Per topic, all under the one hash tag `{ns:compensation:topic}` (one Cluster slot):
+ *
+ * - `:zset`  schedule: entry id → next attempt time (ms); due entries have a score ≤ now
+ * - `:data`  hash: entry id → `encodeEntry(entry)` JSON (dead-lettered entries keep theirs)
+ * - `:dead`  dead-letter zset: entry id → when it was dead-lettered (ms)
+ * - `:lease` hash: entry id → owner token of the replayer holding it
+ *
+ * Every write is one Lua script from `lua/compensation-*.lua`; every Redis call has a deadline.
+ */
+
+/** The keys of one topic's store; every one shares the `{ns:compensation:topic}` hash tag. */
+export interface CompensationStoreKeys {
+  zset: string;
+  data: string;
+  dead: string;
+  lease: string;
+}
+
+/** Keys of a topic's compensation store: `compensationKeys()` plus `:dead` and `:lease` under the same tag. */
+export function compensationStoreKeys(namespace: string, topic: string): CompensationStoreKeys {
+  const { zset, data } = compensationKeys(namespace, topic);
+  const tag = `{${hashTag(zset)}}`;
+  return { zset, data, dead: `${tag}:dead`, lease: `${tag}:lease` };
+}
+
+export interface CompensationStoreOptions {
+  /** The client the store runs on; the scripts are registered on it. */
+  client: Redis | Cluster;
+  /** Key namespace, as the producer's `namespace`. */
+  namespace: string;
+  /** Deadline of each Redis call (ms); ioredis can leave a call unsettled forever after a reconnect. */
+  requestTimeoutMs: number;
+  /** Clock (ms since the epoch). @default Date.now */
+  now?: () => number;
+}
+
+export interface ClaimOptions {
+  /** Most entries to claim (positive integer). */
+  limit: number;
+  /** How long the claim holds the entries (ms, positive integer); after it, anyone may claim them. */
+  leaseMs: number;
+  /** Token naming the claiming replayer; `complete`/`retryLater`/`deadLetter` must pass the same one. */
+  owner: string;
+}
+
+export interface ListOptions {
+  /** List dead-lettered entries instead of pending ones. @default false */
+  dead?: boolean;
+  /** Entries to skip, in score order. @default 0 */
+  offset?: number;
+  /** Most entries to return. @default 100 */
+  count?: number;
+}
+
+export interface PurgeOptions {
+  /** Purge the dead-lettered entries instead of the pending ones (ignored with `ids`). @default false */
+  dead?: boolean;
+  /** Purge exactly these ids, pending or dead. */
+  ids?: string[];
+}
+
+export interface CompensationStats {
+  /** Entries scheduled, due or not (leased ones included). */
+  pending: number;
+  /** Pending entries whose next attempt time has come. */
+  due: number;
+  /** Dead-lettered entries. */
+  dead: number;
+  /** Next attempt time of the longest-waiting due entry; undefined when none is due. */
+  oldestDueAt: number | undefined;
+}
+
+const SCRIPT_VERSION = 1;
+const luaDir = new URL('../../lua/', import.meta.url);
+
+/** Entries handled per script call when a method walks a whole set (purge, requeue all). */
+const PAGE = 500;
+
+type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
+
+function defineScript(client: Redis | Cluster, file: string, numberOfKeys: number): ScriptCall {
+  const command = `rsp_${file.replace(/-/g, '_')}_v${SCRIPT_VERSION}`;
+  const commands = client as unknown as Record<string, ScriptCall>;
+  if (typeof commands[command] !== 'function') {
+    client.defineCommand(command, { lua: readFileSync(new URL(`${file}.lua`, luaDir), 'utf8'), numberOfKeys });
+  }
+  return (commands[command] as ScriptCall).bind(client);
+}
+
+function invalid(message: string): ProducerError {
+  return new ProducerError(message, 'ERR_INVALID_ARGUMENT');
+}
+
+function checkPositiveInteger(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw invalid(`Expected \`${name}\` to be a positive integer, got \`${String(value)}\` (${typeof value})`);
+  }
+}
+
+/** Decodes an entry, or returns undefined for JSON this version cannot read. */
+function tryDecode(raw: string): CompensationEntry | undefined {
+  try {
+    return decodeEntry(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+export class CompensationStore {
+  private readonly client: Redis | Cluster;
+  private readonly namespace: string;
+  private readonly timeoutMs: number;
+  private readonly now: () => number;
+  private readonly scripts: {
+    park: ScriptCall;
+    claim: ScriptCall;
+    settle: ScriptCall;
+    requeue: ScriptCall;
+    delete: ScriptCall;
+  };
+
+  constructor(options: CompensationStoreOptions) {
+    const problem = nameProblem(options.namespace);
+    if (problem !== undefined) throw invalid(`Expected \`namespace\` to be a valid name: ${problem}, got \`${options.namespace}\``);
+    checkPositiveInteger('requestTimeoutMs', options.requestTimeoutMs);
+    this.client = options.client;
+    this.namespace = options.namespace;
+    this.timeoutMs = options.requestTimeoutMs;
+    this.now = options.now ?? Date.now;
+    this.scripts = {
+      park: defineScript(this.client, 'compensation-park', 3),
+      claim: defineScript(this.client, 'compensation-claim', 3),
+      settle: defineScript(this.client, 'compensation-settle', 4),
+      requeue: defineScript(this.client, 'compensation-requeue', 3),
+      delete: defineScript(this.client, 'compensation-delete', 4),
+    };
+  }
+
+  /**
+   * Parks `entries` (all of `topic`), due at `nextAttemptAt`, in one script call. An entry already
+   * parked under the same id (pending or dead) keeps its first copy.
+   */
+  async park(topic: string, entries: CompensationEntry[], nextAttemptAt: number): Promise<void> {
+    const k = this.keys(topic);
+    if (entries.length === 0) return;
+    const args: string[] = [String(this.time('nextAttemptAt', nextAttemptAt))];
+    for (const entry of entries) {
+      this.checkEntry(topic, entry);
+      args.push(entry.id, encodeEntry(entry));
+    }
+    await this.call(this.scripts.park(k.zset, k.data, k.dead, ...args), `Parking ${entries.length} records of "${topic}"`);
+  }
+
+  /**
+   * Leases up to `limit` due entries to `owner` for `leaseMs` and returns them, earliest due first.
+   * Entries this version cannot decode are dead-lettered instead of returned, so they cannot
+   * block the replayer.
+   */
+  async claim(topic: string, { limit, leaseMs, owner }: ClaimOptions): Promise<CompensationEntry[]> {
+    const k = this.keys(topic);
+    checkPositiveInteger('limit', limit);
+    checkPositiveInteger('leaseMs', leaseMs);
+    this.checkOwner(owner);
+    const now = this.now();
+    const reply = (await this.call(
+      this.scripts.claim(k.zset, k.data, k.lease, now, limit, leaseMs, owner),
+      `Claiming compensation entries of "${topic}"`,
+    )) as string[];
+    const entries: CompensationEntry[] = [];
+    const unreadable: string[] = [];
+    for (let i = 0; i + 1 < reply.length; i += 2) {
+      const id = reply[i] as string;
+      const raw = reply[i + 1] as string;
+      const entry = tryDecode(raw);
+      if (entry === undefined) unreadable.push(id, raw);
+      else entries.push(entry);
+    }
+    if (unreadable.length > 0) {
+      await this.call(
+        this.scripts.settle(k.zset, k.data, k.lease, k.dead, 'dead', owner, now, ...unreadable),
+        `Dead-lettering unreadable compensation entries of "${topic}"`,
+      );
+    }
+    return entries;
+  }
+
+  /** Deletes the entries among `ids` still leased by `owner` (replayed successfully); returns how many. */
+  async complete(topic: string, ids: string[], owner: string): Promise<number> {
+    const k = this.keys(topic);
+    this.checkOwner(owner);
+    if (ids.length === 0) return 0;
+    this.checkIds(ids);
+    return (await this.call(
+      this.scripts.settle(k.zset, k.data, k.lease, k.dead, 'complete', owner, '', ...ids),
+      `Completing ${ids.length} compensation entries of "${topic}"`,
+    )) as number;
+  }
+
+  /**
+   * Stores `entry` (its updated attempts, last error, persisted status) and schedules its next
+   * attempt at `nextAttemptAt`, releasing the lease. Returns false, changing nothing, when `owner`
+   * no longer holds the entry's lease.
+   */
+  async retryLater(topic: string, entry: CompensationEntry, nextAttemptAt: number, owner: string): Promise<boolean> {
+    const k = this.keys(topic);
+    this.checkOwner(owner);
+    this.checkEntry(topic, entry);
+    const at = this.time('nextAttemptAt', nextAttemptAt);
+    const settled = await this.call(
+      this.scripts.settle(k.zset, k.data, k.lease, k.dead, 'retry', owner, at, entry.id, encodeEntry(entry)),
+      `Rescheduling compensation entry ${entry.id}`,
+    );
+    return settled === 1;
+  }
+
+  /**
+   * Stores `entry` (with its last error) and moves it to the dead-letter set, releasing the lease.
+   * Returns false, changing nothing, when `owner` no longer holds the entry's lease.
+   */
+  async deadLetter(topic: string, entry: CompensationEntry, owner: string): Promise<boolean> {
+    const k = this.keys(topic);
+    this.checkOwner(owner);
+    this.checkEntry(topic, entry);
+    const settled = await this.call(
+      this.scripts.settle(k.zset, k.data, k.lease, k.dead, 'dead', owner, this.now(), entry.id, encodeEntry(entry)),
+      `Dead-lettering compensation entry ${entry.id}`,
+    );
+    return settled === 1;
+  }
+
+  /** Counts of the topic's store, read in one transaction. */
+  async stats(topic: string): Promise<CompensationStats> {
+    const k = this.keys(topic);
+    const now = this.now();
+    const replies = await this.call(
+      this.client
+        .multi()
+        .zcard(k.zset)
+        .zcount(k.zset, '-inf', now)
+        .zcard(k.dead)
+        .zrangebyscore(k.zset, '-inf', now, 'WITHSCORES', 'LIMIT', 0, 1)
+        .exec(),
+      `Reading compensation stats of "${topic}"`,
+    );
+    if (replies === null) throw new ProducerError(`Reading compensation stats of "${topic}" was aborted`, 'ERR_REDIS_EXECABORT', { retriable: true });
+    const values = replies.map(([err, value]) => {
+      if (err) throw err;
+      return value;
+    });
+    const oldest = values[3] as string[];
+    return {
+      pending: values[0] as number,
+      due: values[1] as number,
+      dead: values[2] as number,
+      oldestDueAt: oldest[1] === undefined ? undefined : Number(oldest[1]),
+    };
+  }
+
+  /** Pending (or, with `dead`, dead-lettered) entries in score order; unreadable ones are skipped. */
+  async list(topic: string, { dead = false, offset = 0, count = 100 }: ListOptions = {}): Promise<CompensationEntry[]> {
+    const k = this.keys(topic);
+    if (!Number.isSafeInteger(offset) || offset < 0) {
+      throw invalid(`Expected \`offset\` to be a non-negative integer, got \`${String(offset)}\` (${typeof offset})`);
+    }
+    checkPositiveInteger('count', count);
+    const ids = await this.call(this.client.zrange(dead ? k.dead : k.zset, offset, String(offset + count - 1)), `Listing compensation entries of "${topic}"`);
+    return this.read(topic, k, ids);
+  }
+
+  /**
+   * Moves dead-lettered entries (all of them when `ids` is omitted) back to the schedule, due now,
+   * with `attempts` reset to 0. Returns how many moved.
+   */
+  async requeueDead(topic: string, ids?: string[]): Promise<number> {
+    const k = this.keys(topic);
+    if (ids !== undefined) {
+      this.checkIds(ids);
+      let moved = 0;
+      for (let i = 0; i < ids.length; i += PAGE) moved += await this.requeuePage(topic, k, ids.slice(i, i + PAGE));
+      return moved;
+    }
+    let moved = 0;
+    for (;;) {
+      const page = await this.call(this.client.zrange(k.dead, 0, String(PAGE - 1)), `Listing dead compensation entries of "${topic}"`);
+      if (page.length === 0) return moved;
+      const n = await this.requeuePage(topic, k, page);
+      moved += n;
+      // Nothing moved: what is left is being changed by someone else; stop rather than spin.
+      if (n === 0) return moved;
+    }
+  }
+
+  /**
+   * Deletes entries regardless of leases: the given `ids` wherever they are, else every pending
+   * entry, or every dead-lettered one with `dead: true`. Returns how many were deleted.
+   */
+  async purge(topic: string, { dead = false, ids }: PurgeOptions = {}): Promise<number> {
+    const k = this.keys(topic);
+    if (ids !== undefined) return this.remove(topic, ids);
+    let deleted = 0;
+    for (;;) {
+      const n = (await this.call(
+        this.scripts.delete(k.zset, k.data, k.lease, k.dead, dead ? 'dead' : 'pending', PAGE),
+        `Purging compensation entries of "${topic}"`,
+      )) as number;
+      deleted += n;
+      if (n < PAGE) return deleted;
+    }
+  }
+
+  /**
+   * Deletes the entries `ids`, pending or dead, whoever holds them (e.g. a possibly-persisted
+   * record turned out to be in its stream). Returns how many existed.
+   */
+  async remove(topic: string, ids: string[]): Promise<number> {
+    const k = this.keys(topic);
+    this.checkIds(ids);
+    let deleted = 0;
+    for (let i = 0; i < ids.length; i += PAGE) {
+      const page = ids.slice(i, i + PAGE);
+      deleted += (await this.call(
+        this.scripts.delete(k.zset, k.data, k.lease, k.dead, 'ids', ...page),
+        `Removing ${page.length} compensation entries of "${topic}"`,
+      )) as number;
+    }
+    return deleted;
+  }
+
+  private async requeuePage(topic: string, k: CompensationStoreKeys, ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const raws = await this.call(this.client.hmget(k.data, ...ids), `Reading dead compensation entries of "${topic}"`);
+    const pairs: string[] = [];
+    const orphans: string[] = [];
+    ids.forEach((id, i) => {
+      const raw = raws[i];
+      if (raw === null || raw === undefined) {
+        orphans.push(id);
+        return;
+      }
+      const entry = tryDecode(raw);
+      // An unreadable entry goes back as it is; the replayer will dead-letter it again.
+      pairs.push(id, entry === undefined ? raw : encodeEntry({ ...entry, attempts: 0 }));
+    });
+    // A dead id without data cannot be replayed: drop it so requeueing all terminates.
+    if (orphans.length > 0) await this.remove(topic, orphans);
+    if (pairs.length === 0) return 0;
+    return (await this.call(
+      this.scripts.requeue(k.zset, k.data, k.dead, this.now(), ...pairs),
+      `Requeueing ${pairs.length / 2} dead compensation entries of "${topic}"`,
+    )) as number;
+  }
+
+  private async read(topic: string, k: CompensationStoreKeys, ids: string[]): Promise<CompensationEntry[]> {
+    if (ids.length === 0) return [];
+    const raws = await this.call(this.client.hmget(k.data, ...ids), `Reading compensation entries of "${topic}"`);
+    const entries: CompensationEntry[] = [];
+    for (const raw of raws) {
+      const entry = raw === null ? undefined : tryDecode(raw);
+      if (entry !== undefined) entries.push(entry);
+    }
+    return entries;
+  }
+
+  private call<T>(call: Promise<T>, what: string): Promise<T> {
+    return withDeadline(call, this.timeoutMs, what);
+  }
+
+  private keys(topic: string): CompensationStoreKeys {
+    const problem = nameProblem(topic);
+    if (problem !== undefined) throw invalid(`Expected \`topic\` to be a valid name: ${problem}, got \`${topic}\``);
+    return compensationStoreKeys(this.namespace, topic);
+  }
+
+  private time(name: string, value: number): number {
+    if (!Number.isSafeInteger(value)) throw invalid(`Expected \`${name}\` to be an integer time in ms, got \`${String(value)}\` (${typeof value})`);
+    return value;
+  }
+
+  private checkOwner(owner: string): void {
+    if (typeof owner !== 'string' || owner === '') throw invalid(`Expected \`owner\` to be a non-empty string, got \`${String(owner)}\``);
+  }
+
+  private checkIds(ids: string[]): void {
+    for (const id of ids) {
+      if (typeof id !== 'string' || id === '') throw invalid(`Expected every id to be a non-empty string, got \`${String(id)}\``);
+    }
+  }
+
+  private checkEntry(topic: string, entry: CompensationEntry): void {
+    if (entry.topic !== topic) throw invalid(`Expected entry ${entry.id} to belong to topic "${topic}", got "${entry.topic}"`);
+    if (typeof entry.id !== 'string' || entry.id === '') throw invalid(`Expected entry id to be a non-empty string, got \`${String(entry.id)}\``);
+  }
+}
