@@ -12,7 +12,8 @@ await withRedis(async (url) => {
 
   // 1. One awaited send: resolves once the record is in Redis.
   const ack = await producer.send({ topic: 'orders', key: 'user-42', value: JSON.stringify({ total: 12 }), headers: { source: 'api' } });
-  console.log(`send       → ${ack.status} to ${ack.stream} as ${ack.id} (shard ${ack.shard})`);
+  if (ack.status === 'delivered') console.log(`send       → delivered to ${ack.stream} as ${ack.id} (shard ${ack.shard})`);
+  else console.log(`send       → parked for replay as ${ack.compensationId}: ${ack.error.message}`);
 
   // 2. Many records, one result each, in input order.
   const results = await producer.sendBatch(

@@ -7,6 +7,8 @@
 export interface Waiter<T> {
   resolve(value: T): void;
   reject(error: Error): void;
+  /** A replay of a parked record: on failure it is rejected, never parked a second time. */
+  noPark?: boolean;
 }
 
 export interface BatchLimits {
@@ -36,6 +38,17 @@ export class Batch<T> {
     for (let i = 0; i < fields.length; i++) this.args.push(fields[i]!);
     this.count++;
     this.bytes += size;
+  }
+
+  /** Each record's field/value list, in order (the inverse of `add`). */
+  recordFields(): (string | Buffer)[][] {
+    const out: (string | Buffer)[][] = [];
+    for (let i = 0; i < this.args.length; ) {
+      const n = this.args[i] as number;
+      out.push(this.args.slice(i + 1, i + 1 + n) as (string | Buffer)[]);
+      i += n + 1;
+    }
+    return out;
   }
 
   /** Resolves once the batch has an outcome (delivered or failed). Built only when asked for. */

@@ -1,4 +1,6 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { nameProblem, RESERVED_TOPICS } from './keys.js';
@@ -59,6 +61,37 @@ const redisSchema = z.union([
   z.custom<RedisOptions>((v) => isPlainObject(v) && !('cluster' in v), 'expected ioredis options'),
 ], { error: 'expected a redis:// or rediss:// URL, ioredis options, { cluster: [...nodes] } or an ioredis Redis/Cluster instance' });
 
+/** Where undeliverable records go, and how they come back (DESIGN.md §4). */
+const compensationSchema = z.strictObject({
+  /** `false`: a record that cannot be delivered fails with `DeliveryError` instead of being parked. */
+  enabled: z.boolean().default(true),
+  /**
+   * Local journal for records that can be neither delivered nor parked in Redis (Redis down). Put it
+   * on a persistent volume in production; each namespace gets its own subdirectory.
+   */
+  journalDir: z.string().min(1).default(join(tmpdir(), 'redis-stream-producer-journal')),
+  /** `always`: fdatasync every journal append (survives a machine crash); `never`: leave it to the OS. */
+  journalFsync: z.enum(['always', 'never']).default('always'),
+  /** Delivery attempts of a parked record (the original ones included) before it becomes a dead letter. */
+  maxAttempts: int(1, 1000).default(10),
+  replay: z
+    .strictObject({
+      /** Replay parked records in the background. Off: use `producer.compensation.replayNow()`. */
+      enabled: z.boolean().default(true),
+      /** How often the replayer looks for due records and drains the journal. */
+      intervalMs: int(10, 3_600_000).default(1_000),
+      /** Most records one replay round claims per topic. */
+      batchSize: int(1, 10_000).default(500),
+      /** How long a claimed record is reserved for this producer; must exceed `deliveryTimeoutMs`. */
+      leaseMs: int(1_000, 86_400_000).default(180_000),
+      /** First delay before a failed replay is tried again; doubles per attempt. */
+      backoffMs: int(10, 3_600_000).default(1_000),
+      /** Largest delay between replay attempts. */
+      backoffMaxMs: int(10, 86_400_000).default(60_000),
+    })
+    .prefault({}),
+});
+
 export const producerConfigSchema = z.strictObject({
   redis: redisSchema.default('redis://127.0.0.1:6379'),
   /** First part of every key. No `{`, `}`, `:` or whitespace. */
@@ -109,6 +142,8 @@ export const producerConfigSchema = z.strictObject({
   producerId: name('producerId').optional(),
   /** How long a shard keeps a producer's idempotence state after its last batch. */
   idempotenceStateTtlMs: int(60_000, 30 * 24 * 3_600_000).default(7 * 24 * 3_600_000),
+  /** Parking undeliverable records in Redis (or a local journal) and replaying them. */
+  compensation: compensationSchema.prefault({}),
   /** Largest record (value + key + header names and values, in bytes). */
   maxRecordBytes: int(1, 512 * 1024 * 1024).default(1024 * 1024),
   /** Most headers on one record. */
@@ -168,6 +203,13 @@ export function resolveConfig(input: ProducerConfig = {}): ResolvedConfig {
   }
   if (config.maxRecordBytes > config.bufferMaxBytes) {
     problems.push(`\`maxRecordBytes\` (${config.maxRecordBytes}) must be ≤ \`bufferMaxBytes\` (${config.bufferMaxBytes})`);
+  }
+  const { replay } = config.compensation;
+  if (replay.leaseMs <= config.deliveryTimeoutMs) {
+    problems.push(`\`compensation.replay.leaseMs\` (${replay.leaseMs}) must be > \`deliveryTimeoutMs\` (${config.deliveryTimeoutMs}), or a replay still in flight could be claimed twice`);
+  }
+  if (replay.backoffMaxMs < replay.backoffMs) {
+    problems.push(`\`compensation.replay.backoffMaxMs\` (${replay.backoffMaxMs}) must be ≥ \`compensation.replay.backoffMs\` (${replay.backoffMs})`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

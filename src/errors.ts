@@ -88,6 +88,8 @@ export interface FailedBatch {
   /** How many records the batch held. */
   records: number;
   attempts: number;
+  /** The batch's sequence number on its shard (what `check-batch` asks about). */
+  seq: number;
 }
 
 /** Records could not be written to Redis. `cause` holds the underlying error. */

@@ -50,8 +50,50 @@ export interface ProducerEvents {
    * event listener that threw.
    */
   error: (error: ProducerError) => void;
+  /** Undeliverable records were parked in the compensation store or the local journal. */
+  spill: (event: SpillEvent) => void;
+  /** A parked record reached its stream. */
+  replay: (event: ReplayEvent) => void;
+  /** A parked record gave up after `compensation.maxAttempts` attempts. */
+  'dead-letter': (event: DeadLetterEvent) => void;
   /** Connected to Redis and ready for commands. */
   connect: (event: ConnectEvent) => void;
   /** Lost the connection to Redis. */
   disconnect: (event: DisconnectEvent) => void;
+}
+
+/** Records that could not be delivered were parked, to be replayed later. */
+export interface SpillEvent {
+  topic: string;
+  shard: number;
+  stream: string;
+  /** Compensation entry ids of the parked records, in batch order. */
+  ids: string[];
+  /** `not`: surely not in the stream; `possibly`: the reply was lost, replay checks before writing. */
+  persisted: 'not' | 'possibly';
+  /** Where they went: the Redis compensation store, or the local journal (Redis unreachable). */
+  to: 'redis' | 'journal';
+  /** Why the batch could not be delivered. */
+  error: ProducerError;
+}
+
+/** A parked record is in its stream now (replayed, or found to have landed after all). */
+export interface ReplayEvent {
+  topic: string;
+  shard: number;
+  /** The compensation entry id. */
+  entryId: string;
+  /** `replayed`: written now; `already-delivered`: the original batch had landed, nothing written. */
+  outcome: 'replayed' | 'already-delivered';
+  /** The entry id in the stream, when replayed. */
+  streamId: string | undefined;
+}
+
+/** A parked record failed `compensation.maxAttempts` times and was moved to the dead-letter set. */
+export interface DeadLetterEvent {
+  topic: string;
+  shard: number;
+  entryId: string;
+  attempts: number;
+  lastError: string;
 }

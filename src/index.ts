@@ -1,9 +1,12 @@
-export { Producer, type FailedResult, type SendResult } from './producer.js';
-export type { DeliveredAck } from './sender.js';
+export { Producer, type CompensationApi, type FailedResult, type SendResult } from './producer.js';
+export type { DeliveredAck, SendAck, SpilledAck } from './sender.js';
+export type { CompensationEntry } from './compensation/entry.js';
+export type { CompensationStats, ListOptions, PurgeOptions } from './compensation/store.js';
+export type { ReplayRound } from './compensation/replayer.js';
 export type { ProducerConfig, TrimOptions } from './config.js';
 export type { ProducerRecord } from './record.js';
 export type { PartitionerFn } from './partitioner.js';
-export type { ConnectEvent, DeliveryEvent, DisconnectEvent, ProducerEvents, RetryEvent } from './events.js';
+export type { ConnectEvent, DeadLetterEvent, DeliveryEvent, DisconnectEvent, ProducerEvents, ReplayEvent, RetryEvent, SpillEvent } from './events.js';
 export {
   BufferFullError,
   ConfigError,

@@ -45,6 +45,11 @@ export function compensationKeys(namespace: string, topic: string): { zset: stri
   return { zset: `${tag}:zset`, data: `${tag}:data` };
 }
 
+/** Set of the topics that have parked records, so a replayer finds them all. */
+export function compensationTopicsKey(namespace: string): string {
+  return `{${namespace}:compensation}:topics`;
+}
+
 /**
  * The shard id of a braced stream key such as `{app:orders:3}` or `{app:orders:3}:state`:
  * the number after the last ':' inside the first `{…}` (the seed's `extract_shard_id`).

@@ -11,7 +11,12 @@ import { keyPartitioner, StickyShardChooser } from './partitioner.js';
 import { encodeRecord, type EncodedRecord, type ProducerRecord } from './record.js';
 import { classifyRedisError } from './redis-errors.js';
 import { loadScripts } from './scripts.js';
-import { Sender, type DeliveredAck, type EventSink, type SenderTopic, type ShardSender } from './sender.js';
+import { entryId } from './compensation/entry.js';
+import { Parker } from './compensation/parker.js';
+import { Replayer, type ReplayRound } from './compensation/replayer.js';
+import { CompensationStore, type CompensationStats, type ListOptions, type PurgeOptions } from './compensation/store.js';
+import type { CompensationEntry } from './compensation/entry.js';
+import { Sender, type EventSink, type SendAck, type SenderTopic, type ShardSender } from './sender.js';
 import { TopicRegistry } from './topics.js';
 
 /** A record of `sendBatch()` that was not delivered: refused before buffering, or failed in Redis. */
@@ -22,7 +27,23 @@ export interface FailedResult {
 }
 
 /** One result of `sendBatch()`, in input order. */
-export type SendResult = DeliveredAck | FailedResult;
+export type SendResult = SendAck | FailedResult;
+
+/** Inspect and drive the compensation store of this producer's namespace. */
+export interface CompensationApi {
+  /** Topics that have parked records. */
+  topics(): Promise<string[]>;
+  /** Pending, due and dead-lettered counts, and the oldest due time, of a topic. */
+  stats(topic: string): Promise<CompensationStats>;
+  /** Parked (or, with `dead: true`, dead-lettered) records of a topic, by due time. */
+  list(topic: string, options?: ListOptions): Promise<CompensationEntry[]>;
+  /** Runs a replay round now (drains the journal first); resolves with what it did. */
+  replayNow(): Promise<ReplayRound>;
+  /** Deletes parked records: all pending ones, all dead ones (`dead: true`) or the given `ids`. */
+  purge(topic: string, options?: PurgeOptions): Promise<number>;
+  /** Moves dead letters (all, or the given ids) back to be replayed, with their attempts reset. */
+  requeueDead(topic: string, ids?: string[]): Promise<number>;
+}
 
 /**
  * A Kafka-style producer for Redis Streams. Records are buffered per shard, written one batch per
@@ -38,14 +59,18 @@ export class Producer extends EventEmitter<ProducerEvents> {
   private readonly partition: (key: string | Buffer, shards: number) => number;
   private readonly sticky: StickyShardChooser;
   private readonly detachClient: () => void;
+  private readonly parker: Parker;
+  private readonly replayer: Replayer;
+  /** Inspect and drive the compensation store (parked records, dead letters, replay). */
+  readonly compensation: CompensationApi;
   private closing: Promise<void> | undefined;
   /** Identifies this producer's batches in the idempotence state. */
   readonly producerId: string;
   private connects = 0;
 
-  constructor(config: ProducerConfig = {}) {
+  constructor(options: ProducerConfig = {}) {
     super();
-    this.config = resolveConfig(config);
+    this.config = resolveConfig(options);
     const { client, owned } = openConnection(this.config.redis);
     this.client = client;
     this.ownsClient = owned;
@@ -58,17 +83,61 @@ export class Producer extends EventEmitter<ProducerEvents> {
       emit: (event, ...args) => this.emitSafely(event, ...args),
     };
     this.producerId = this.config.producerId ?? randomUUID().replace(/-/g, '').slice(0, 16);
+    const config = this.config;
+    const scripts = loadScripts(client);
+    const store = new CompensationStore({ client, namespace: config.namespace, requestTimeoutMs: config.requestTimeoutMs });
+    const parker = new Parker({
+      client,
+      store,
+      namespace: config.namespace,
+      producerId: this.producerId,
+      journalDir: config.compensation.journalDir,
+      journalFsync: config.compensation.journalFsync,
+      requestTimeoutMs: config.requestTimeoutMs,
+      now: Date.now,
+    });
+    this.parker = parker;
     this.sender = new Sender({
-      config: this.config,
+      config,
       producerId: this.producerId,
       client,
-      scripts: loadScripts(client),
+      scripts,
       gate: this.gate,
       sticky: this.sticky,
       events,
       now: () => performance.now(),
       random: Math.random,
+      park: config.compensation.enabled ? (topic, entries) => parker.park(topic, entries) : undefined,
+      onSettled: (topic, shard, seq, count, landed) => {
+        // The batch landed after all: its parked copies must not be replayed.
+        if (landed) {
+          const ids = Array.from({ length: count }, (_, i) => entryId(this.producerId, shard, seq, i));
+          store.remove(topic, ids).catch((err: unknown) => this.emitSafely('error', new DeliveryError(`Could not remove parked copies of a batch that landed: ${String(err)}`, 'ERR_COMPENSATION', { retriable: true, persisted: 'possibly', cause: err })));
+        }
+      },
     });
+    this.replayer = new Replayer({
+      config,
+      producerId: this.producerId,
+      store,
+      parker,
+      scripts,
+      events,
+      knownTopics: () => [...this.topics.all()].map((t) => t.name),
+      ready: () => client.status === 'ready',
+      republish: (topic, shard, fields) => this.republish(topic, shard, fields),
+      wallClock: Date.now,
+      random: Math.random,
+    });
+    this.compensation = {
+      topics: () => parker.topics(),
+      stats: (topic) => store.stats(topic),
+      list: (topic, options) => store.list(topic, options),
+      replayNow: () => this.replayer.runOnce(),
+      purge: (topic, options) => store.purge(topic, options),
+      requeueDead: (topic, ids) => store.requeueDead(topic, ids),
+    };
+    if (config.compensation.enabled && config.compensation.replay.enabled) this.replayer.start();
     this.detachClient = this.watchClient();
   }
 
@@ -92,7 +161,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
    * `BufferFullError` (no room within `maxBlockMs`), `TopicConfigError`, `ProducerClosedError` or
    * `DeliveryError`.
    */
-  send(record: ProducerRecord): Promise<DeliveredAck> {
+  send(record: ProducerRecord): Promise<SendAck> {
     let accepted: { topic: SenderTopic; shard: number; encoded: EncodedRecord };
     try {
       accepted = this.accept(record);
@@ -100,8 +169,8 @@ export class Producer extends EventEmitter<ProducerEvents> {
       return Promise.reject(err);
     }
     const { topic, shard, encoded } = accepted;
-    return new Promise<DeliveredAck>((resolve, reject) => {
-      const waiter: Waiter<DeliveredAck> = { resolve, reject };
+    return new Promise<SendAck>((resolve, reject) => {
+      const waiter: Waiter<SendAck> = { resolve, reject };
       if (this.gate.tryReserve(encoded.size)) {
         this.sender.append(topic, shard, encoded.fields, encoded.size, waiter);
         return;
@@ -168,21 +237,23 @@ export class Producer extends EventEmitter<ProducerEvents> {
   /**
    * Stops accepting records, flushes what is buffered, then releases what the producer opened.
    * Waits up to `timeoutMs` (default `deliveryTimeoutMs`) for the flush; records still undelivered
-   * then fail with `DeliveryError` (rejected sends, `error` events). A client passed in by the
-   * caller is left open. Safe to call more than once.
+   * then are parked (sends resolve `spilled`), or with compensation off fail with `DeliveryError`.
+   * A client passed in by the caller is left open. Safe to call more than once.
    */
   close(options: { timeoutMs?: number } = {}): Promise<void> {
     this.closing ??= (async () => {
       this.gate.rejectAll(new ProducerClosedError());
+      await this.replayer.stop();
       const timeoutMs = options.timeoutMs ?? this.config.deliveryTimeoutMs;
       const flushed = this.flush();
       const inTime = await withDeadline(flushed, timeoutMs, 'close()').then(() => true, () => false);
       if (!inTime) {
-        // Out of time: stop retrying; what is left fails with a DeliveryError (an `error` event
-        // and rejected sends), never silently.
-        this.sender.abort(new ProducerError(`close() gave up after ${timeoutMs} ms`, 'ERR_CLOSE_TIMEOUT'));
+        // Out of time: stop retrying; what is left is parked (in Redis, or in the local journal
+        // when Redis is down), or with compensation off fails with a DeliveryError. Never silently.
+        this.sender.abort(new ProducerError(`close() gave up delivering after ${timeoutMs} ms`, 'ERR_CLOSE_TIMEOUT'));
         await flushed;
       }
+      await this.parker.close();
       if (this.ownsClient) await closeClient(this.client, this.config.requestTimeoutMs);
       this.detachClient();
     })();
@@ -192,6 +263,20 @@ export class Producer extends EventEmitter<ProducerEvents> {
   /** Bytes accepted and not yet settled (buffered or in flight). */
   get bufferedBytes(): number {
     return this.gate.usedBytes;
+  }
+
+  /** Publishes a parked record again (for the replayer): same path, but never parked a second time. */
+  private republish(topic: string, shard: number, fields: (string | Buffer)[]): Promise<SendAck> {
+    const state = this.topics.get(topic);
+    if (state.error) return Promise.reject(state.error);
+    if (shard >= state.shards) {
+      return Promise.reject(new InvalidRecordError('shard', `A parked record of shard ${shard} cannot be replayed: topic "${topic}" has ${state.shards} shards`));
+    }
+    let size = 0;
+    for (const f of fields) size += typeof f === 'string' ? Buffer.byteLength(f) : f.length;
+    return new Promise<SendAck>((resolve, reject) => {
+      this.gate.reserve(size, this.config.maxBlockMs).then(() => this.sender.append(state, shard, fields, size, { resolve, reject, noPark: true }), reject);
+    });
   }
 
   /** Validates, encodes and partitions a record; throws the error a caller must see. */

@@ -5,7 +5,8 @@ import { backoffDelay } from './backoff.js';
 import type { BufferGate } from './buffer-gate.js';
 import type { ResolvedConfig } from './config.js';
 import { whenReady, withDeadline } from './connection.js';
-import { DeliveryError, ProducerError, TopicConfigError, type FailedBatch } from './errors.js';
+import { DeliveryError, ProducerError, TopicConfigError, type FailedBatch, type Persisted } from './errors.js';
+import { entryId, type CompensationEntry } from './compensation/entry.js';
 import type { ProducerEvents } from './events.js';
 import type { StickyShardChooser } from './partitioner.js';
 import { producerStateKey } from './keys.js';
@@ -24,6 +25,26 @@ export interface DeliveredAck {
   id: string;
 }
 
+/** What `send()` resolves with when its record could not be delivered and was parked for replay. */
+export interface SpilledAck {
+  status: 'spilled';
+  topic: string;
+  shard: number;
+  /** The stream it is meant for. */
+  stream: string;
+  /** The record's id in the compensation store (`producer.compensation` inspects it). */
+  compensationId: string;
+  /** `not`: surely not in the stream yet; `possibly`: the reply was lost, replay checks first. */
+  persisted: Persisted;
+  /** Where it is parked: the Redis compensation store, or the local journal until Redis is back. */
+  parkedIn: 'redis' | 'journal';
+  /** Why it could not be delivered. */
+  error: DeliveryError;
+}
+
+/** The outcome of an accepted record. */
+export type SendAck = DeliveredAck | SpilledAck;
+
 /** How the sender reports outcomes; the producer turns these into events. */
 export interface EventSink {
   listening(event: keyof ProducerEvents): boolean;
@@ -32,7 +53,7 @@ export interface EventSink {
 
 /** One shard's accumulator plus its scheduling state. */
 export class ShardSender {
-  readonly acc: ShardAccumulator<DeliveredAck>;
+  readonly acc: ShardAccumulator<SendAck>;
   /** Pending linger timer (setTimeout) or end-of-tick send (setImmediate). */
   timer: NodeJS.Timeout | undefined;
   immediate: NodeJS.Immediate | undefined;
@@ -42,7 +63,7 @@ export class ShardSender {
    * A batch that failed with its reply lost. The next batch waits until `check-batch` settles it
    * (landed, or fenced so it never will), which keeps the replay check exact.
    */
-  unsettledSeq: number | undefined;
+  unsettled: { seq: number; count: number } | undefined;
   /** `{stream}:p:<producerId>`: this producer's idempotence state on the shard. */
   readonly stateKey: string;
 
@@ -77,7 +98,9 @@ export interface SenderDeps {
   now: () => number;
   random: () => number;
   /** Told when a batch that failed with its reply lost turns out to have landed, or not. */
-  onSettled?: (topic: string, shard: number, seq: number, landed: boolean) => void;
+  onSettled?: (topic: string, shard: number, seq: number, count: number, landed: boolean) => void;
+  /** Parks undeliverable records (compensation on); throws if they could not be parked anywhere. */
+  park?: (topic: string, entries: CompensationEntry[]) => Promise<'redis' | 'journal'>;
 }
 
 /**
@@ -104,7 +127,7 @@ export class Sender {
   }
 
   /** Buffers one record for `shard` of `topic`; its room in the buffer is already reserved. */
-  append(topic: SenderTopic, shard: number, fields: readonly (string | Buffer)[], size: number, waiter?: Waiter<DeliveredAck>): void {
+  append(topic: SenderTopic, shard: number, fields: readonly (string | Buffer)[], size: number, waiter?: Waiter<SendAck>): void {
     const state = (topic.shardStates[shard] ??= new ShardSender(topic, shard, topic.streams[shard]!, this.deps.producerId, this.deps.config, this.deps.now));
     if (state.acc.append(fields, size, waiter)) this.deps.sticky.batchClosed(topic.name, shard, topic.shards);
     this.schedule(state);
@@ -196,14 +219,14 @@ export class Sender {
     return whenReady(this.deps.client, this.deps.config.requestTimeoutMs);
   }
 
-  private async deliver(state: ShardSender, batch: Batch<DeliveredAck>): Promise<void> {
+  private async deliver(state: ShardSender, batch: Batch<SendAck>): Promise<void> {
     const { config, scripts, events, now } = this.deps;
     const topic = state.topic;
     if (batch.seq === 0) batch.seq = state.nextSeq++;
     const idem = config.idempotent ? { stateKey: state.stateKey, seq: batch.seq, stateTtlMs: config.idempotenceStateTtlMs } : undefined;
     for (;;) {
       if (this.abortedWith) {
-        this.fail(state, batch, this.abortedWith, this.abortedWith.code, false, 'not');
+        await this.giveUp(state, batch, this.abortedWith, this.abortedWith.code, false, 'not');
         return;
       }
       batch.attempts++;
@@ -213,7 +236,7 @@ export class Sender {
         const check = topic.ensureChecked(this.readMeta);
         if (check !== undefined) await check;
         if (this.deps.client.status !== 'ready') await this.ready();
-        if (state.unsettledSeq !== undefined) await this.settle(state, state.unsettledSeq);
+        if (state.unsettled !== undefined) await this.settle(state, state.unsettled);
         sent = true;
         const reply = await withDeadline(
           scripts.publishBatch(state.stream, topic.trim, idem, batch.count, batch.args),
@@ -244,22 +267,22 @@ export class Sender {
           await sleep(delayMs);
           continue;
         }
-        if (persisted === 'possibly' && config.idempotent) state.unsettledSeq = batch.seq;
-        this.fail(state, batch, err, kind.code, kind.retriable, persisted);
+        if (persisted === 'possibly' && config.idempotent) state.unsettled = { seq: batch.seq, count: batch.count };
+        await this.giveUp(state, batch, err, kind.code, kind.retriable, persisted);
         return;
       }
     }
   }
 
   /** Learns whether an earlier batch whose reply was lost landed; fences it if it did not. */
-  private async settle(state: ShardSender, seq: number): Promise<void> {
+  private async settle(state: ShardSender, unsettled: { seq: number; count: number }): Promise<void> {
     const { scripts, config } = this.deps;
-    const landed = await withDeadline(scripts.checkBatch(state.stateKey, seq, config.idempotenceStateTtlMs), config.requestTimeoutMs, 'check-batch');
-    state.unsettledSeq = undefined;
-    this.deps.onSettled?.(state.topic.name, state.shard, seq, landed);
+    const landed = await withDeadline(scripts.checkBatch(state.stateKey, unsettled.seq, config.idempotenceStateTtlMs), config.requestTimeoutMs, 'check-batch');
+    state.unsettled = undefined;
+    this.deps.onSettled?.(state.topic.name, state.shard, unsettled.seq, unsettled.count, landed);
   }
 
-  private succeed(state: ShardSender, batch: Batch<DeliveredAck>, ids: string[]): void {
+  private succeed(state: ShardSender, batch: Batch<SendAck>, ids: string[]): void {
     const waiters = batch.waiters;
     if (waiters !== undefined) {
       const { topic, shard, stream } = state;
@@ -280,13 +303,64 @@ export class Sender {
     }
   }
 
-  private fail(state: ShardSender, batch: Batch<DeliveredAck>, cause: unknown, code: string, retriable: boolean, persisted: 'not' | 'possibly'): void {
-    const info: FailedBatch = { topic: state.topic.name, shard: state.shard, stream: state.stream, records: batch.count, attempts: batch.attempts };
+  /**
+   * The batch will not be delivered: park its records for replay (compensation on), else fail them.
+   * A record refused for its topic's shard count is never parked: replaying it could not succeed.
+   */
+  private async giveUp(state: ShardSender, batch: Batch<SendAck>, cause: unknown, code: string, retriable: boolean, persisted: Persisted): Promise<void> {
+    const info: FailedBatch = { topic: state.topic.name, shard: state.shard, stream: state.stream, records: batch.count, attempts: batch.attempts, seq: batch.seq };
     const error = new DeliveryError(
       `Could not deliver ${batch.count} record(s) to ${state.stream} after ${batch.attempts} attempt(s): ${describeFailure(cause)}`,
       code,
       { retriable, persisted, cause, batch: info },
     );
+    const park = this.deps.park;
+    if (park === undefined || cause instanceof TopicConfigError) {
+      this.fail(batch, error, cause);
+      return;
+    }
+    const waiters = batch.waiters;
+    const fields = batch.recordFields();
+    const entries: CompensationEntry[] = [];
+    const indexes: number[] = [];
+    for (let i = 0; i < batch.count; i++) {
+      if (waiters?.[i]?.noPark) continue;
+      indexes.push(i);
+      entries.push({
+        id: entryId(this.deps.producerId, state.shard, batch.seq, i),
+        topic: state.topic.name,
+        shard: state.shard,
+        fields: fields[i]!,
+        producerId: this.deps.producerId,
+        seq: batch.seq,
+        persisted,
+        attempts: batch.attempts,
+        lastError: `${code}: ${describeFailure(cause)}`,
+        parkedAt: Date.now(),
+      });
+    }
+    let parkedIn: 'redis' | 'journal';
+    try {
+      parkedIn = entries.length > 0 ? await park(state.topic.name, entries) : 'redis';
+    } catch (parkError) {
+      this.deps.events.emit('error', new DeliveryError(`Could not park ${entries.length} undeliverable record(s) of ${state.stream} in Redis nor in the journal: ${describeFailure(parkError)}`, 'ERR_PARK_FAILED', { retriable: false, persisted, cause: parkError, batch: info }));
+      this.fail(batch, error, cause);
+      return;
+    }
+    if (waiters !== undefined) {
+      for (let i = 0; i < waiters.length; i++) if (waiters[i]?.noPark) waiters[i]!.reject(error);
+      for (let k = 0; k < indexes.length; k++) {
+        const i = indexes[k]!;
+        waiters[i]?.resolve({ status: 'spilled', topic: state.topic.name, shard: state.shard, stream: state.stream, compensationId: entries[k]!.id, persisted, parkedIn, error });
+      }
+    }
+    if (entries.length > 0 && this.deps.events.listening('spill')) {
+      this.deps.events.emit('spill', { topic: state.topic.name, shard: state.shard, stream: state.stream, ids: entries.map((e) => e.id), persisted, to: parkedIn, error });
+    }
+  }
+
+  /** Fails every record of the batch: rejected sends and one `error` event. */
+  private fail(batch: Batch<SendAck>, error: DeliveryError, cause: unknown): void {
     // A record refused for its topic's shard count fails with that error itself (DESIGN.md §2).
     const forWaiters = cause instanceof TopicConfigError ? cause : error;
     const waiters = batch.waiters;

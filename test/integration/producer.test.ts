@@ -24,7 +24,7 @@ describe('send()', () => {
     const ns = (producer as unknown as { config: { namespace: string } }).config.namespace;
     expect(ack.stream).toBe(`{${ns}:orders:${shard}}`);
     const entries = await readStream(res.admin(), ack.stream);
-    expect(entries).toEqual([[ack.id, ['payload', '{"total":12}', 'key', 'user-42', 'h:source', 'api']]]);
+    expect(entries).toEqual([[ack.status === 'delivered' && ack.id, ['payload', '{"total":12}', 'key', 'user-42', 'h:source', 'api']]]);
   });
 
   it('stores Buffers byte for byte', async () => {
@@ -213,8 +213,8 @@ describe('connection failures', () => {
     await expect(producer.connect()).rejects.toBeInstanceOf(DeliveryError);
   });
 
-  it('a send that cannot reach Redis fails after deliveryTimeoutMs with a DeliveryError and an error event', async () => {
-    const producer = res.producer({ redis: 'redis://127.0.0.1:1', requestTimeoutMs: 200, deliveryTimeoutMs: 600, retryBackoffMs: 50, retryBackoffMaxMs: 100 });
+  it('a send that cannot reach Redis fails after deliveryTimeoutMs with a DeliveryError and an error event (compensation off)', async () => {
+    const producer = res.producer({ redis: 'redis://127.0.0.1:1', requestTimeoutMs: 200, deliveryTimeoutMs: 600, retryBackoffMs: 50, retryBackoffMaxMs: 100, compensation: { enabled: false } });
     const batchErrors: DeliveryError[] = [];
     producer.on('error', (e) => {
       if (e instanceof DeliveryError && e.batch) batchErrors.push(e);

@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { Producer, type ProducerConfig } from '../../src/index.js';
@@ -18,9 +21,13 @@ export function adminClient(url = redisUrl()): Redis {
 export class Resources {
   private readonly producers: Producer[] = [];
   private readonly clients: Redis[] = [];
+  private readonly dirs: string[] = [];
 
   producer(config: ProducerConfig = {}): Producer {
-    const p = new Producer({ redis: redisUrl(), namespace: uniqueNamespace(), ...config });
+    // Each test journals into its own temp dir, removed afterwards.
+    const journalDir = mkdtempSync(join(tmpdir(), 'rsp-test-journal-'));
+    this.dirs.push(journalDir);
+    const p = new Producer({ redis: redisUrl(), namespace: uniqueNamespace(), ...config, compensation: { journalDir, ...config.compensation } });
     this.producers.push(p);
     return p;
   }
@@ -34,6 +41,7 @@ export class Resources {
   async closeAll(): Promise<void> {
     await Promise.allSettled(this.producers.splice(0).map((p) => p.close()));
     await Promise.allSettled(this.clients.splice(0).map((c) => c.quit()));
+    for (const dir of this.dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   }
 }
 
