@@ -42,6 +42,8 @@ export function classifyRedisError(err: unknown): RedisErrorClass {
     if (FATAL_REPLIES.has(prefix)) return { code: `ERR_REDIS_${prefix}`, retriable: false, persisted: 'not' };
     return { code: 'ERR_REDIS_REPLY', retriable: false, persisted: 'not' };
   }
+  // ioredis (maxRetriesPerRequest: 0) fails the commands in flight this way when a connection drops.
+  if (e?.name === 'MaxRetriesPerRequestError') return { code: 'ERR_CONNECTION', retriable: true, persisted: 'possibly' };
   const code = typeof e?.code === 'string' ? e.code : '';
   if (NOT_SENT_CODES.has(code) || NOT_SENT_MESSAGES.some((m) => message.includes(m))) {
     return { code: 'ERR_CONNECTION', retriable: true, persisted: 'not' };

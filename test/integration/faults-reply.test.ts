@@ -1,0 +1,58 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SendAck } from '../../src/index.js';
+import { FaultProxy } from '../support/fault-proxy.js';
+import { Resources, redisUrl, uniqueNamespace } from '../support/helpers.js';
+import { expectNothingLostNothingDuplicated } from '../support/invariant.js';
+
+const res = new Resources();
+const proxies: FaultProxy[] = [];
+afterEach(async () => {
+  await res.closeAll();
+  await Promise.all(proxies.splice(0).map((p) => p.stop()));
+});
+
+async function proxy(): Promise<FaultProxy> {
+  const u = new URL(redisUrl());
+  const p = await FaultProxy.start({ host: u.hostname, port: Number(u.port) });
+  proxies.push(p);
+  return p;
+}
+
+describe('faults: lost replies and cut connections', () => {
+  it('a reply lost after Redis ran the script: the idempotent retry gets the original ids, nothing is written twice', async () => {
+    const p = await proxy();
+    const namespace = uniqueNamespace();
+    const producer = res.producer({ redis: p.url, namespace, topics: { t: { shards: 1 } }, requestTimeoutMs: 300, retryBackoffMs: 20, retryBackoffMaxMs: 50 });
+    producer.on('error', () => {});
+    const retries: string[] = [];
+    producer.on('retry', (e) => retries.push(e.error.code));
+    await producer.send({ topic: 't', value: 'warm-up' }); // topic checked, script loaded
+    const lost = p.loseNextReply('evalsha');
+    const values = Array.from({ length: 20 }, (_, i) => `r${i}`);
+    const acks = await Promise.all(values.map((value) => producer.send({ topic: 't', value })));
+    await lost;
+    expect(retries.length).toBeGreaterThan(0);
+    expect(acks.every((a) => a.status === 'delivered')).toBe(true);
+    const sent = [{ value: 'warm-up', ack: undefined }, ...values.map((value, i) => ({ value, ack: acks[i] as SendAck }))];
+    await expectNothingLostNothingDuplicated({ admin: res.admin(), producer, namespace, topic: 't', shards: 1, sent });
+  });
+
+  it('connections cut again and again while producing: every record lands exactly once', async () => {
+    const p = await proxy();
+    const namespace = uniqueNamespace();
+    const producer = res.producer({ redis: p.url, namespace, defaultShards: 4, batchMaxRecords: 50, requestTimeoutMs: 300, retryBackoffMs: 20, retryBackoffMaxMs: 100 });
+    producer.on('error', () => {});
+    await producer.connect();
+    const sent: { value: string; ack: SendAck | undefined }[] = [];
+    const sends: Promise<void>[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const record = { value: `c${i}`, ack: undefined as SendAck | undefined };
+      sent.push(record);
+      sends.push(producer.send({ topic: 'cut', key: `k${i % 37}`, value: record.value }).then((a) => void (record.ack = a)));
+      if (i % 400 === 200) p.cutAll();
+      if (i % 100 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(sends);
+    await expectNothingLostNothingDuplicated({ admin: res.admin(), producer, namespace, topic: 'cut', shards: 4, sent });
+  });
+});
