@@ -146,6 +146,13 @@ async function serverCounters(admin: Redis): Promise<ServerCounters> {
 async function deleteNamespace(admin: Redis, ns: string): Promise<void> {
   const keys = Array.from({ length: SHARDS }, (_, s) => streamKey(ns, s));
   await admin.del(...keys, `{${ns}:${TOPIC}}:meta`);
+  // The producer's idempotence state keys ({ns:t:shard}:p:<producerId>) and anything else of ns.
+  let cursor = '0';
+  do {
+    const [next, found] = await admin.scan(cursor, 'MATCH', `{${ns}:*`, 'COUNT', 1000);
+    if (found.length > 0) await admin.del(...found);
+    cursor = next;
+  } while (cursor !== '0');
 }
 
 /** Sum of XLEN over the namespace's 16 streams; throws unless it equals `expected`. */
@@ -355,6 +362,9 @@ function end(_start: number): void {
 const PIPELINE = 'ioredis pipeline 1000×8';
 const EVALSHA = 'bare EVALSHA 1000×8';
 const PLAIN: Partial<ProducerConfig> = { adaptiveLinger: false, lingerMs: 5 };
+// The producer's cases run with idempotence on (the default), as users run it; these twins
+// measure what it costs.
+const NO_IDEM: Partial<ProducerConfig> = { idempotent: false };
 
 const CASES: CaseDef[] = [
   // Each adaptiveLinger:false case sits next to its adaptive twin, so both run in the same
@@ -363,8 +373,10 @@ const CASES: CaseDef[] = [
   { id: 'pipe', name: PIPELINE, records: (o) => o.records, run: pipeline },
   { id: 'eval', name: EVALSHA, records: (o) => o.records, run: bareEvalsha },
   { id: 'ff', name: 'producer fire-and-forget', records: (o) => o.records, run: fireAndForget({}) },
+  { id: 'ffn', name: 'producer fire-and-forget, idempotent:false', records: (o) => o.records, run: fireAndForget(NO_IDEM) },
   { id: 'ffp', name: 'producer fire-and-forget, adaptiveLinger:false lingerMs:5', records: (o) => o.records, run: fireAndForget(PLAIN) },
   { id: 'c1000', name: 'producer 1000 awaited callers', records: (o) => o.records, run: awaitedCallers(1000, {}) },
+  { id: 'c1000n', name: 'producer 1000 awaited callers, idempotent:false', records: (o) => o.records, run: awaitedCallers(1000, NO_IDEM) },
   { id: 'c1000p', name: 'producer 1000 awaited callers, adaptiveLinger:false lingerMs:5', records: (o) => o.records, run: awaitedCallers(1000, PLAIN) },
   { id: 'c100', name: 'producer 100 awaited callers', records: (o) => o.records, run: awaitedCallers(100, {}) },
 ];
