@@ -245,11 +245,11 @@ const pipeline: RunFn = async ({ url, w }, ns, n) =>
   });
 
 const LUA = readFileSync(resolve(root, 'lua/publish-batch.lua'), 'utf8');
-type PublishFn = (stream: string, ...args: (string | number)[]) => Promise<string[]>;
+type PublishFn = (stream: string, stateKey: string, ...args: (string | number)[]) => Promise<(number | string)[]>;
 
 const bareEvalsha: RunFn = async ({ url, w }, ns, n) =>
   withClient(url, async (client) => {
-    client.defineCommand('benchPublishBatch', { numberOfKeys: 1, lua: LUA });
+    client.defineCommand('benchPublishBatch', { numberOfKeys: 2, lua: LUA });
     await client.script('LOAD', LUA); // so the timed calls hit EVALSHA, never the EVAL fallback
     const publish = (client as unknown as { benchPublishBatch: PublishFn }).benchPublishBatch.bind(client);
     const start = begin();
@@ -278,10 +278,14 @@ const bareEvalsha: RunFn = async ({ url, w }, ns, n) =>
       }
       return undefined;
     };
+    // Idempotent like the producer's default: same script work per batch (GET + SET of the state).
+    const seqs = new Array<number>(SHARDS).fill(0);
     const worker = async () => {
       for (let batch = nextBatch(); batch; batch = nextBatch()) {
-        const ids = await publish(streamKey(ns, batch.shard), '', '', '', batch.count, ...batch.args);
-        if (ids.length !== batch.count) throw new Error(`publish-batch returned ${ids.length} ids for ${batch.count} records`);
+        const stream = streamKey(ns, batch.shard);
+        const seq = ++seqs[batch.shard]!;
+        const reply = await publish(stream, `${stream}:p:bench`, '', '', '', '1', seq, 86_400_000, batch.count, ...batch.args);
+        if (reply.length - 1 !== batch.count) throw new Error(`publish-batch returned ${reply.length - 1} ids for ${batch.count} records`);
       }
     };
     await Promise.all(Array.from({ length: IN_FLIGHT }, worker));

@@ -11,17 +11,20 @@ import type { Cluster, Redis } from 'ioredis';
 const SCRIPT_VERSION = 2;
 const luaDir = new URL('../lua/', import.meta.url);
 
-function defineScript(client: Redis | Cluster, file: string, numberOfKeys: number): string {
+export type ScriptCall = (...args: (string | number | Buffer | (string | Buffer | number)[])[]) => Promise<unknown>;
+
+/**
+ * Registers `lua/<file>.lua` on `client` as `rsp_<file>_v<version>` (once per client) and returns
+ * a function that calls it: keys first, then arguments; an array argument is spread.
+ */
+export function registerScript(client: Redis | Cluster, file: string, numberOfKeys: number): ScriptCall {
   const command = `rsp_${file.replace(/-/g, '_')}_v${SCRIPT_VERSION}`;
-  if (typeof (client as unknown as Record<string, unknown>)[command] !== 'function') {
+  const commands = client as unknown as Record<string, ScriptCall>;
+  if (typeof commands[command] !== 'function') {
     client.defineCommand(command, { lua: readFileSync(new URL(`${file}.lua`, luaDir), 'utf8'), numberOfKeys });
   }
-  return command;
+  return (commands[command] as ScriptCall).bind(client);
 }
-
-type ScriptCall = (...args: (string | number | Buffer | (string | Buffer | number)[])[]) => Promise<unknown>;
-const callOf = (client: Redis | Cluster, command: string): ScriptCall =>
-  ((client as unknown as Record<string, ScriptCall>)[command] as ScriptCall).bind(client);
 
 /** Trim arguments of `publish-batch.lua`: strategy ('' = none), operator, threshold. */
 export type TrimArgs = readonly [strategy: '' | 'MAXLEN' | 'MINID', operator: '~' | '=' | '', threshold: string];
@@ -55,9 +58,9 @@ export interface Scripts {
 }
 
 export function loadScripts(client: Redis | Cluster): Scripts {
-  const publish = callOf(client, defineScript(client, 'publish-batch', 2));
-  const check = callOf(client, defineScript(client, 'check-batch', 1));
-  const ensure = callOf(client, defineScript(client, 'ensure-topic', 1));
+  const publish = registerScript(client, 'publish-batch', 2);
+  const check = registerScript(client, 'check-batch', 1);
+  const ensure = registerScript(client, 'ensure-topic', 1);
   return {
     publishBatch: async (stream, trim, idem, recordCount, records) => {
       const reply = (await (idem === undefined

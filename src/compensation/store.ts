@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 import { withDeadline } from '../connection.js';
+import { registerScript, type ScriptCall } from '../scripts.js';
 import { ProducerError } from '../errors.js';
 import { compensationKeys, hashTag, nameProblem } from '../keys.js';
 import { decodeEntry, encodeEntry, type CompensationEntry } from './entry.js';
@@ -79,22 +79,8 @@ export interface CompensationStats {
   oldestDueAt: number | undefined;
 }
 
-const SCRIPT_VERSION = 1;
-const luaDir = new URL('../../lua/', import.meta.url);
-
 /** Entries handled per script call when a method walks a whole set (purge, requeue all). */
 const PAGE = 500;
-
-type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
-
-function defineScript(client: Redis | Cluster, file: string, numberOfKeys: number): ScriptCall {
-  const command = `rsp_${file.replace(/-/g, '_')}_v${SCRIPT_VERSION}`;
-  const commands = client as unknown as Record<string, ScriptCall>;
-  if (typeof commands[command] !== 'function') {
-    client.defineCommand(command, { lua: readFileSync(new URL(`${file}.lua`, luaDir), 'utf8'), numberOfKeys });
-  }
-  return (commands[command] as ScriptCall).bind(client);
-}
 
 function invalid(message: string): ProducerError {
   return new ProducerError(message, 'ERR_INVALID_ARGUMENT');
@@ -137,11 +123,11 @@ export class CompensationStore {
     this.timeoutMs = options.requestTimeoutMs;
     this.now = options.now ?? Date.now;
     this.scripts = {
-      park: defineScript(this.client, 'compensation-park', 3),
-      claim: defineScript(this.client, 'compensation-claim', 3),
-      settle: defineScript(this.client, 'compensation-settle', 4),
-      requeue: defineScript(this.client, 'compensation-requeue', 3),
-      delete: defineScript(this.client, 'compensation-delete', 4),
+      park: registerScript(this.client, 'compensation-park', 3),
+      claim: registerScript(this.client, 'compensation-claim', 3),
+      settle: registerScript(this.client, 'compensation-settle', 4),
+      requeue: registerScript(this.client, 'compensation-requeue', 3),
+      delete: registerScript(this.client, 'compensation-delete', 4),
     };
   }
 

@@ -238,11 +238,11 @@ describe('compensation store', () => {
     const { client, keys } = setup();
     type Call = (...args: (string | number)[]) => Promise<unknown>;
     const command = (name: string) => ((client as unknown as Record<string, Call>)[name] as Call).bind(client);
-    const park = command('rsp_compensation_park_v1');
-    const claim = command('rsp_compensation_claim_v1');
-    const settle = command('rsp_compensation_settle_v1');
-    const requeue = command('rsp_compensation_requeue_v1');
-    const del = command('rsp_compensation_delete_v1');
+    const park = command('rsp_compensation_park_v2');
+    const claim = command('rsp_compensation_claim_v2');
+    const settle = command('rsp_compensation_settle_v2');
+    const requeue = command('rsp_compensation_requeue_v2');
+    const del = command('rsp_compensation_delete_v2');
     const json = JSON.stringify({ v: 1, id: 'a' });
     const calls: [string, () => Promise<unknown>][] = [
       ['park: time not a number', () => park(keys.zset, keys.data, keys.dead, 'soon', 'a', json)],
