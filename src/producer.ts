@@ -37,6 +37,8 @@ export interface CompensationApi {
   stats(topic: string): Promise<CompensationStats>;
   /** Parked (or, with `dead: true`, dead-lettered) records of a topic, by due time. */
   list(topic: string, options?: ListOptions): Promise<CompensationEntry[]>;
+  /** Records waiting in the local journal (Redis was unreachable when they were parked). */
+  journaled(): Promise<number>;
   /** Runs a replay round now (drains the journal first); resolves with what it did. */
   replayNow(): Promise<ReplayRound>;
   /** Deletes parked records: all pending ones, all dead ones (`dead: true`) or the given `ids`. */
@@ -133,6 +135,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       topics: () => parker.topics(),
       stats: (topic) => store.stats(topic),
       list: (topic, options) => store.list(topic, options),
+      journaled: () => parker.journaled(),
       replayNow: () => this.replayer.runOnce(),
       purge: (topic, options) => store.purge(topic, options),
       requeueDead: (topic, ids) => store.requeueDead(topic, ids),

@@ -1,9 +1,10 @@
 import type { Cluster, Redis } from 'ioredis';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { withDeadline } from '../connection.js';
 import { compensationTopicsKey } from '../keys.js';
 import { decodeEntry, encodeEntry, type CompensationEntry } from './entry.js';
-import { complete, Journal, recover, release, type JournalFsync } from './journal.js';
+import { complete, Journal, readJournalFile, recover, release, type JournalFsync } from './journal.js';
 import type { CompensationStore } from './store.js';
 
 export interface ParkerDeps {
@@ -68,6 +69,22 @@ export class Parker {
       }
     }
     return moved;
+  }
+
+  /** Records waiting in this namespace's journal files (this process's and any crashed one's). */
+  async journaled(): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.journalDir);
+    } catch {
+      return 0; // no journal directory: nothing was ever journaled
+    }
+    let count = 0;
+    for (const name of names) {
+      if (!/^journal-.*\.log(\.draining-.*)?$/.test(name)) continue;
+      count += (await readJournalFile(join(this.journalDir, name)).catch(() => ({ records: [] }))).records.length;
+    }
+    return count;
   }
 
   /** Topics that have parked records in Redis (from any producer of the namespace). */

@@ -227,9 +227,11 @@ export class CompensationStore {
   async stats(topic: string): Promise<CompensationStats> {
     const k = this.keys(topic);
     const now = this.now();
+    // A pipeline, not MULTI: Redis refuses a whole MULTI while over maxmemory, reads included, and
+    // an operator needs these counts most exactly then.
     const replies = await this.call(
       this.client
-        .multi()
+        .pipeline()
         .zcard(k.zset)
         .zcount(k.zset, '-inf', now)
         .zcard(k.dead)
@@ -237,7 +239,7 @@ export class CompensationStore {
         .exec(),
       `Reading compensation stats of "${topic}"`,
     );
-    if (replies === null) throw new ProducerError(`Reading compensation stats of "${topic}" was aborted`, 'ERR_REDIS_EXECABORT', { retriable: true });
+    if (replies === null) throw new ProducerError(`Reading compensation stats of "${topic}" got no reply`, 'ERR_BAD_REPLY', { retriable: true });
     const values = replies.map(([err, value]) => {
       if (err) throw err;
       return value;

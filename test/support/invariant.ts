@@ -38,11 +38,14 @@ export async function expectNothingLostNothingDuplicated(input: InvariantInput, 
   const { admin, producer, namespace, topic, shards, sent } = input;
   await eventually(
     async () => {
+      // A round does nothing until the producer is connected again: wait for that first.
+      if (!(await producer.connect().then(() => true, () => false))) return false;
       await producer.compensation.replayNow().catch(() => undefined);
       const stats = await producer.compensation.stats(topic).catch(() => undefined);
-      return stats !== undefined && stats.pending === 0 && stats.dead === 0;
+      const journaled = await producer.compensation.journaled();
+      return stats !== undefined && stats.pending === 0 && stats.dead === 0 && journaled === 0;
     },
-    'every parked record replayed',
+    'every parked record replayed (Redis store and local journal empty)',
     timeoutMs,
   );
   const seen = await valuesInStreams(admin, namespace, topic, shards);
