@@ -5,7 +5,7 @@
  *   --records N   records per throughput case (default 200000)
  *   --reps N      repetitions; cases alternate within each repetition (default 3)
  *   --await-records N   records for the slow `ioredis await XADD` case (default min(N, 20000))
- *   --latency N   sequential calls per latency subject (default 2000, plus 100 warm-up calls)
+ *   --latency N   sequential calls per latency subject (default 2000, plus 1000 warm-up calls)
  *   --no-warmup   skip the short unrecorded warm-up pass over every case
  *   --seed N      workload seed (default 1)
  *   --out FILE    raw results (default bench/results/latest.json)
@@ -610,7 +610,7 @@ async function main(): Promise<void> {
           `${r.clientCpuUsPerRecord.toFixed(2)} | ${r.serverCpuUsPerRecord.toFixed(2)} | ${r.serverInBytesPerRecord.toFixed(0)} |`,
       );
     }
-    lines.push('', `### Latency of a lone call on an idle connection (${opts.latencyCalls} sequential calls each, after 100 warm-up calls)`, '');
+    lines.push('', `### Latency of a lone call on an idle connection (${opts.latencyCalls} sequential calls each, after 1000 warm-up calls)`, '');
     lines.push('| call | p50 µs | p90 µs | p99 µs | max µs | p50 vs ioredis await XADD |');
     lines.push('|---|---:|---:|---:|---:|---:|');
     for (const l of lat) {
