@@ -1,7 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: unit tests need no server; integration tests share one real Redis started by the
-// global setup (REDIS_URL → redis-server on PATH → Testcontainers → a failing run saying how).
+// Unit tests need no server. The shared integration tests (test/integration/*.test.ts) run twice:
+// against one standalone Redis and against a real 3-master cluster, so no feature is
+// standalone-only by accident. Tests that start, kill or proxy their own servers live in
+// standalone/ (and cluster/ for cluster faults) and run once.
+const integration = { testTimeout: 30_000, hookTimeout: 60_000 };
+
 export default defineConfig({
   test: {
     projects: [
@@ -9,10 +13,17 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts'],
+          include: ['test/integration/*.test.ts', 'test/integration/standalone/**/*.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
-          testTimeout: 30_000,
-          hookTimeout: 30_000,
+          ...integration,
+        },
+      },
+      {
+        test: {
+          name: 'cluster',
+          include: ['test/integration/*.test.ts', 'test/integration/cluster/**/*.test.ts'],
+          globalSetup: ['test/support/global-setup-cluster.ts'],
+          ...integration,
         },
       },
     ],

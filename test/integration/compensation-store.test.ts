@@ -1,9 +1,9 @@
-import type { Command, Redis } from 'ioredis';
+import type { Command } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CompensationEntry } from '../../src/compensation/entry.js';
 import { CompensationStore, compensationStoreKeys } from '../../src/compensation/store.js';
 import { hashTag } from '../../src/keys.js';
-import { Resources, uniqueNamespace } from '../support/helpers.js';
+import { Resources, uniqueNamespace, type AdminClient } from '../support/helpers.js';
 
 const res = new Resources();
 afterEach(() => res.closeAll());
@@ -12,7 +12,7 @@ const topic = 'orders';
 const T0 = 1_700_000_000_000;
 
 /** A store on a fresh namespace with a clock the test moves by hand. */
-function setup(client: Redis = res.admin()) {
+function setup(client: AdminClient = res.admin()) {
   const namespace = uniqueNamespace();
   const clock = { now: T0 };
   const store = new CompensationStore({ client, namespace, requestTimeoutMs: 5000, now: () => clock.now });
@@ -200,11 +200,12 @@ describe('compensation store', () => {
   it('every command of every method touches only keys of the topic hash tag', async () => {
     const client = res.admin();
     const seen: { name: string; keys: string[] }[] = [];
-    const send = client.sendCommand.bind(client);
-    client.sendCommand = ((command: Command, ...rest: unknown[]) => {
+    const target = client as unknown as { sendCommand: (command: Command, ...rest: unknown[]) => unknown };
+    const send = target.sendCommand.bind(client);
+    target.sendCommand = (command: Command, ...rest: unknown[]) => {
       seen.push({ name: command.name, keys: command.getKeys().map(String) });
-      return (send as (...a: unknown[]) => unknown)(command, ...rest);
-    }) as typeof client.sendCommand;
+      return send(command, ...rest);
+    };
     const { store, namespace } = setup(client);
 
     await store.park(topic, [entry('a'), entry('b'), entry('c')], T0);

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   DeliveryError,
@@ -10,7 +10,7 @@ import {
   type ProducerError,
 } from '../../src/index.js';
 import { crc32Partitioner, murmur2Partitioner } from '../../src/partitioner.js';
-import { eventually, readStream, redisUrl, Resources, uniqueNamespace } from '../support/helpers.js';
+import { adminClient, eventually, readStream, Resources, uniqueNamespace } from '../support/helpers.js';
 
 const res = new Resources();
 afterEach(() => res.closeAll());
@@ -191,7 +191,7 @@ describe('flush() and close()', () => {
   });
 
   it('leaves a caller-owned client open, and closes its own', async () => {
-    const client = new Redis(redisUrl());
+    const client = adminClient();
     const borrowed = new Producer({ redis: client, namespace: uniqueNamespace() });
     await borrowed.send({ topic: 'own', value: 'x' });
     await borrowed.close();

@@ -3,13 +3,13 @@
  * exactly once; each other record is in the stream, in the compensation store or in the journal;
  * nothing is lost, nothing is duplicated.
  */
-import type { Redis } from 'ioredis';
+import type { AdminClient } from './helpers.js';
 import { expect } from 'vitest';
 import type { Producer, SendAck } from '../../src/index.js';
 import { eventually } from './helpers.js';
 
 /** How many times each value occurs across all shards of a topic. */
-export async function valuesInStreams(admin: Redis, namespace: string, topic: string, shards: number): Promise<Map<string, number>> {
+export async function valuesInStreams(admin: AdminClient, namespace: string, topic: string, shards: number): Promise<Map<string, number>> {
   const seen = new Map<string, number>();
   for (let shard = 0; shard < shards; shard++) {
     for (const [, fields] of (await admin.xrange(`{${namespace}:${topic}:${shard}}`, '-', '+')) as [string, string[]][]) {
@@ -21,7 +21,7 @@ export async function valuesInStreams(admin: Redis, namespace: string, topic: st
 }
 
 export interface InvariantInput {
-  admin: Redis;
+  admin: AdminClient;
   producer: Producer;
   namespace: string;
   topic: string;

@@ -1,9 +1,11 @@
-// What the global setup hands to test files through `inject()`.
+// What the global setups hand to test files through `inject()`.
 import 'vitest';
+
+/** The Redis a test project runs against: one standalone server, or a cluster. */
+export type RedisTarget = { kind: 'standalone'; url: string } | { kind: 'cluster'; nodes: { host: string; port: number }[] };
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** URL of the standalone Redis the tests share. */
-    redisUrl: string;
+    redisTarget: RedisTarget;
   }
 }

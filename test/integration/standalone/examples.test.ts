@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { redisUrl } from '../support/helpers.js';
+import { redisUrl } from '../../support/helpers.js';
 
 interface Run {
   code: number | null;

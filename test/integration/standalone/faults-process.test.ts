@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Producer, ReplayRound, SendAck, SpillEvent } from '../../src/index.js';
-import { readJournalFile } from '../../src/compensation/journal.js';
-import { eventually, redisUrl, Resources, uniqueNamespace } from '../support/helpers.js';
-import { expectNothingLostNothingDuplicated } from '../support/invariant.js';
-import { freePort, startRedisServer, type ServerProcess } from '../support/redis-server.js';
+import type { Producer, ReplayRound, SendAck, SpillEvent } from '../../../src/index.js';
+import { readJournalFile } from '../../../src/compensation/journal.js';
+import { eventually, redisUrl, Resources, uniqueNamespace } from '../../support/helpers.js';
+import { expectNothingLostNothingDuplicated } from '../../support/invariant.js';
+import { freePort, startRedisServer, type ServerProcess } from '../../support/redis-server.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/park-then-die.ts', import.meta.url));
 

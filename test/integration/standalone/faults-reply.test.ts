@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SendAck } from '../../src/index.js';
-import { FaultProxy } from '../support/fault-proxy.js';
-import { Resources, redisUrl, uniqueNamespace } from '../support/helpers.js';
-import { expectNothingLostNothingDuplicated } from '../support/invariant.js';
+import type { SendAck } from '../../../src/index.js';
+import { FaultProxy } from '../../support/fault-proxy.js';
+import { Resources, redisUrl, uniqueNamespace } from '../../support/helpers.js';
+import { expectNothingLostNothingDuplicated } from '../../support/invariant.js';
 
 const res = new Resources();
 const proxies: FaultProxy[] = [];

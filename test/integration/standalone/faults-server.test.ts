@@ -5,11 +5,11 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Producer, ProducerError, ReplayEvent, RetryEvent, SendAck, SpillEvent } from '../../src/index.js';
-import { compensationStoreKeys } from '../../src/compensation/store.js';
-import { eventually, Resources, uniqueNamespace } from '../support/helpers.js';
-import { expectNothingLostNothingDuplicated, valuesInStreams } from '../support/invariant.js';
-import { startRedisServer, type ServerProcess } from '../support/redis-server.js';
+import type { Producer, ProducerError, ReplayEvent, RetryEvent, SendAck, SpillEvent } from '../../../src/index.js';
+import { compensationStoreKeys } from '../../../src/compensation/store.js';
+import { eventually, Resources, uniqueNamespace } from '../../support/helpers.js';
+import { expectNothingLostNothingDuplicated, valuesInStreams } from '../../support/invariant.js';
+import { startRedisServer, type ServerProcess } from '../../support/redis-server.js';
 
 const res = new Resources();
 const servers: ServerProcess[] = [];

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FaultProxy } from '../support/fault-proxy.js';
-import { eventually, redisUrl, Resources, uniqueNamespace } from '../support/helpers.js';
+import { FaultProxy } from '../../support/fault-proxy.js';
+import { eventually, redisUrl, Resources, uniqueNamespace } from '../../support/helpers.js';
 
 const res = new Resources();
 const proxies: FaultProxy[] = [];
