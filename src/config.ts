@@ -142,6 +142,13 @@ export const producerConfigSchema = z.strictObject({
   producerId: name('producerId').optional(),
   /** How long a shard keeps a producer's idempotence state after its last batch. */
   idempotenceStateTtlMs: int(60_000, 30 * 24 * 3_600_000).default(7 * 24 * 3_600_000),
+  /**
+   * `leader`: a batch is acknowledged when the master ran its script. `all`: also when `WAIT`
+   * saw it on `ackReplicas` replicas, so a failover cannot lose an acknowledged record (Kafka's `acks`).
+   */
+  acks: z.enum(['leader', 'all']).default('leader'),
+  /** With `acks: 'all'`: replicas that must have the batch. */
+  ackReplicas: int(1, 100).default(1),
   /** Parking undeliverable records in Redis (or a local journal) and replaying them. */
   compensation: compensationSchema.prefault({}),
   /** Largest record (value + key + header names and values, in bytes). */

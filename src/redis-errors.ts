@@ -1,4 +1,4 @@
-import { ProducerError, RequestTimeoutError, type Persisted } from './errors.js';
+import { DeliveryError, ProducerError, RequestTimeoutError, type Persisted } from './errors.js';
 
 /**
  * The one place that reads Redis error replies and connection failures.
@@ -31,6 +31,7 @@ const IN_FLIGHT_MESSAGES = ['Connection is closed', 'Command timed out'];
  */
 export function classifyRedisError(err: unknown): RedisErrorClass {
   if (err instanceof RequestTimeoutError) return { code: err.code, retriable: true, persisted: 'possibly' };
+  if (err instanceof DeliveryError) return { code: err.code, retriable: err.retriable, persisted: err.persisted };
   if (err instanceof ProducerError) return { code: err.code, retriable: err.retriable, persisted: 'not' };
   const e = err as { message?: unknown; code?: unknown; name?: unknown } | null;
   const message = typeof e?.message === 'string' ? e.message : String(err);

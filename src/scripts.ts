@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
+import { DeliveryError, ProducerError } from './errors.js';
 
 /**
  * Loads the Lua scripts in `lua/` at start-up and registers them with ioredis `defineCommand`
@@ -18,12 +19,17 @@ export type ScriptCall = (...args: (string | number | Buffer | (string | Buffer 
  * a function that calls it: keys first, then arguments; an array argument is spread.
  */
 export function registerScript(client: Redis | Cluster, file: string, numberOfKeys: number): ScriptCall {
+  const command = commandName(client, file, numberOfKeys);
+  return ((client as unknown as Record<string, ScriptCall>)[command] as ScriptCall).bind(client);
+}
+
+/** Registers the script (once per client) and returns its command name, e.g. for a pipeline. */
+function commandName(client: Redis | Cluster, file: string, numberOfKeys: number): string {
   const command = `rsp_${file.replace(/-/g, '_')}_v${SCRIPT_VERSION}`;
-  const commands = client as unknown as Record<string, ScriptCall>;
-  if (typeof commands[command] !== 'function') {
+  if (typeof (client as unknown as Record<string, unknown>)[command] !== 'function') {
     client.defineCommand(command, { lua: readFileSync(new URL(`${file}.lua`, luaDir), 'utf8'), numberOfKeys });
   }
-  return (commands[command] as ScriptCall).bind(client);
+  return command;
 }
 
 /** Trim arguments of `publish-batch.lua`: strategy ('' = none), operator, threshold. */
@@ -38,6 +44,12 @@ export interface IdempotenceArgs {
   stateTtlMs: number;
 }
 
+/** `acks: 'all'`: after the script, `WAIT replicas timeoutMs` on the same connection. */
+export interface WaitArgs {
+  replicas: number;
+  timeoutMs: number;
+}
+
 /** What `publish-batch.lua` answered. */
 export interface PublishReply {
   /** false: this sequence had landed before; `ids` are the original ones. */
@@ -50,7 +62,14 @@ export interface Scripts {
    * `lua/publish-batch.lua`: XADDs every record of `records` (field count, then fields, per record)
    * to `stream`, at most once per (producer, seq) when `idem` is given.
    */
-  publishBatch(stream: string, trim: TrimArgs, idem: IdempotenceArgs | undefined, recordCount: number, records: (string | Buffer | number)[]): Promise<PublishReply>;
+  publishBatch(
+    stream: string,
+    trim: TrimArgs,
+    idem: IdempotenceArgs | undefined,
+    recordCount: number,
+    records: (string | Buffer | number)[],
+    wait?: WaitArgs,
+  ): Promise<PublishReply>;
   /** `lua/check-batch.lua`: did batch `seq` land? If not, fences it so it never will. */
   checkBatch(stateKey: string, seq: number, stateTtlMs: number): Promise<boolean>;
   /** `lua/ensure-topic.lua`: stores `shards` for the topic if unset; returns the stored count. */
@@ -58,15 +77,37 @@ export interface Scripts {
 }
 
 export function loadScripts(client: Redis | Cluster): Scripts {
+  const publishName = commandName(client, 'publish-batch', 2);
   const publish = registerScript(client, 'publish-batch', 2);
   const check = registerScript(client, 'check-batch', 1);
   const ensure = registerScript(client, 'ensure-topic', 1);
+  const argsOf = (stream: string, trim: TrimArgs, idem: IdempotenceArgs | undefined, recordCount: number, records: (string | Buffer | number)[]) =>
+    idem === undefined
+      ? [stream, `${stream}:p:-`, trim[0], trim[1], trim[2], '', 0, 0, recordCount, records]
+      : [stream, idem.stateKey, trim[0], trim[1], trim[2], '1', idem.seq, idem.stateTtlMs, recordCount, records];
+  const parse = (reply: (number | string)[]): PublishReply => ({ written: reply[0] === 1, ids: reply.slice(1) as string[] });
   return {
-    publishBatch: async (stream, trim, idem, recordCount, records) => {
-      const reply = (await (idem === undefined
-        ? publish(stream, `${stream}:p:-`, trim[0], trim[1], trim[2], '', 0, 0, recordCount, records)
-        : publish(stream, idem.stateKey, trim[0], trim[1], trim[2], '1', idem.seq, idem.stateTtlMs, recordCount, records))) as (number | string)[];
-      return { written: reply[0] === 1, ids: reply.slice(1) as string[] };
+    publishBatch: async (stream, trim, idem, recordCount, records, wait) => {
+      const args = argsOf(stream, trim, idem, recordCount, records);
+      if (wait === undefined) return parse((await publish(...args)) as (number | string)[]);
+      // One pipeline, so WAIT runs on the connection (and, on a cluster, the node) that ran the script.
+      const pipeline = client.pipeline() as unknown as Record<string, (...a: unknown[]) => unknown> & { call(...a: unknown[]): unknown; exec(): Promise<[Error | null, unknown][] | null> };
+      pipeline[publishName]!(...args);
+      pipeline.call('WAIT', wait.replicas, wait.timeoutMs);
+      const replies = await pipeline.exec();
+      if (replies === null || replies.length !== 2) throw new ProducerError('publish-batch with WAIT got no reply', 'ERR_BAD_REPLY', { retriable: true });
+      const [[scriptError, reply], [waitError, acked]] = replies as [[Error | null, unknown], [Error | null, unknown]];
+      if (scriptError) throw scriptError;
+      if (waitError) throw waitError;
+      if ((acked as number) < wait.replicas) {
+        // Written on the master, not yet on enough replicas: a failover now could lose it.
+        throw new DeliveryError(`WAIT reached ${String(acked)} of ${wait.replicas} replica(s) within ${wait.timeoutMs} ms`, 'ERR_NOT_ENOUGH_REPLICAS', {
+          retriable: true,
+          persisted: 'possibly',
+          cause: undefined,
+        });
+      }
+      return parse(reply as (number | string)[]);
     },
     checkBatch: async (stateKey, seq, stateTtlMs) => (await check(stateKey, seq, stateTtlMs)) === 1,
     ensureTopic: (metaKey, shards) => ensure(metaKey, shards) as Promise<number>,

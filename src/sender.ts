@@ -11,7 +11,7 @@ import type { ProducerEvents } from './events.js';
 import type { StickyShardChooser } from './partitioner.js';
 import { producerStateKey } from './keys.js';
 import { classifyRedisError } from './redis-errors.js';
-import type { Scripts } from './scripts.js';
+import type { Scripts, WaitArgs } from './scripts.js';
 import type { TopicState } from './topics.js';
 
 /** What an awaited `send()` resolves with once its record is in Redis. */
@@ -116,11 +116,14 @@ export class Sender {
   /** >0 while a flush waits: linger is skipped so everything pending goes out now. */
   private urgent = 0;
   private readonly readMeta: (metaKey: string, shards: number) => Promise<number>;
+  /** `acks: 'all'`: WAIT for replicas after each batch, within half the request deadline. */
+  private readonly wait: WaitArgs | undefined;
   /** Set by `abort()`: batches stop retrying and unsent ones fail with this error. */
   private abortedWith: ProducerError | undefined;
 
   constructor(private readonly deps: SenderDeps) {
     this.queue = new PQueue({ concurrency: deps.config.maxInFlight });
+    this.wait = deps.config.acks === 'all' ? { replicas: deps.config.ackReplicas, timeoutMs: Math.max(1, Math.floor(deps.config.requestTimeoutMs / 2)) } : undefined;
     const { scripts, config } = deps;
     this.readMeta = (metaKey, shards) =>
       this.ready().then(() => withDeadline(scripts.ensureTopic(metaKey, shards), config.requestTimeoutMs, 'ensure-topic'));
@@ -239,7 +242,7 @@ export class Sender {
         if (state.unsettled !== undefined) await this.settle(state, state.unsettled);
         sent = true;
         const reply = await withDeadline(
-          scripts.publishBatch(state.stream, topic.trim, idem, batch.count, batch.args),
+          scripts.publishBatch(state.stream, topic.trim, idem, batch.count, batch.args, this.wait),
           config.requestTimeoutMs,
           'publish-batch',
         );

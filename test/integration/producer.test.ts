@@ -10,7 +10,7 @@ import {
   type ProducerError,
 } from '../../src/index.js';
 import { crc32Partitioner, murmur2Partitioner } from '../../src/partitioner.js';
-import { adminClient, eventually, readStream, Resources, uniqueNamespace } from '../support/helpers.js';
+import { adminClient, eventually, readStream, redisTarget, Resources, uniqueNamespace } from '../support/helpers.js';
 
 const res = new Resources();
 afterEach(() => res.closeAll());
@@ -227,5 +227,26 @@ describe('connection failures', () => {
     expect(retries.length).toBeGreaterThan(0);
     await eventually(() => batchErrors.length === 1, 'the batch failure event');
     expect(batchErrors[0]!.batch).toMatchObject({ topic: 'down', records: 1 });
+  });
+});
+
+describe("acks: 'all'", () => {
+  it('acknowledges only once WAIT saw the batch on a replica; without replicas the record is parked, not acked', async () => {
+    const producer = res.producer({ acks: 'all', requestTimeoutMs: 200, deliveryTimeoutMs: 1_000, retryBackoffMs: 20, retryBackoffMaxMs: 50, compensation: { replay: { enabled: false } } });
+    const retries: string[] = [];
+    producer.on('retry', (e) => retries.push(e.error.code));
+    const ack = await producer.send({ topic: 'acked', key: 'k', value: 'v' });
+    if (redisTarget().kind === 'cluster') {
+      // Every master of the test cluster has one replica.
+      expect(ack.status).toBe('delivered');
+    } else {
+      // A standalone server has no replica: WAIT never reaches one.
+      expect(ack).toMatchObject({ status: 'spilled', persisted: 'possibly' });
+      expect(ack.status === 'spilled' && ack.error.code).toBe('ERR_NOT_ENOUGH_REPLICAS');
+      expect(retries.length).toBeGreaterThan(0);
+      expect(retries.every((c) => c === 'ERR_NOT_ENOUGH_REPLICAS')).toBe(true);
+      // The record is in the stream once (written by the first attempt; retries were recognised).
+      expect(await res.admin().xlen(ack.stream)).toBe(1);
+    }
   });
 });
