@@ -20,7 +20,14 @@ const FATAL_REPLIES = new Set(['NOAUTH', 'WRONGPASS', 'NOPERM', 'WRONGTYPE', 'ER
 // Transport failures reported by Node or ioredis.
 // Those that prove the command never left this process:
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH']);
-const NOT_SENT_MESSAGES = ["Stream isn't writeable", 'None of startup nodes is available', 'Cluster is disconnected'];
+const NOT_SENT_MESSAGES = [
+  "Stream isn't writeable",
+  'None of startup nodes is available',
+  'Cluster is disconnected',
+  "Cluster isn't ready", // a Cluster with the offline queue off, between slot-map refreshes
+  'Too many Cluster redirections', // every attempt was answered MOVED/ASK/TRYAGAIN: never ran
+  'Node is disconnected',
+];
 // Those after which the command may have reached Redis and run:
 const IN_FLIGHT_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED']);
 const IN_FLIGHT_MESSAGES = ['Connection is closed', 'Command timed out'];

@@ -21,6 +21,8 @@ describe('classifyRedisError', () => {
   it('tells a command that never left from one whose reply was lost', () => {
     expect(classifyRedisError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toEqual({ code: 'ERR_CONNECTION', retriable: true, persisted: 'not' });
     expect(classifyRedisError(new Error("Stream isn't writeable and enableOfflineQueue options is false"))).toMatchObject({ persisted: 'not' });
+    expect(classifyRedisError(new Error("Cluster isn't ready and enableOfflineQueue options is false"))).toEqual({ code: 'ERR_CONNECTION', retriable: true, persisted: 'not' });
+    expect(classifyRedisError(new Error('Too many Cluster redirections. Last error: ReplyError: TRYAGAIN'))).toMatchObject({ retriable: true, persisted: 'not' });
     expect(classifyRedisError(Object.assign(new Error('Reached the max retries per request limit'), { name: 'MaxRetriesPerRequestError' }))).toEqual({ code: 'ERR_CONNECTION', retriable: true, persisted: 'possibly' });
     expect(classifyRedisError(new Error('Connection is closed.'))).toEqual({ code: 'ERR_CONNECTION', retriable: true, persisted: 'possibly' });
     expect(classifyRedisError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))).toMatchObject({ persisted: 'possibly' });
