@@ -28,6 +28,9 @@ export function openConnection(redis: ResolvedConfig['redis']): RedisConnection 
       ...options,
       lazyConnect: true,
       enableOfflineQueue: false,
+      // Otherwise ioredis re-sends a command whose connection closed while it was in flight (after
+      // 100 ms): a replay behind the producer's back. The producer retries such batches itself.
+      retryDelayOnFailover: 0,
       redisOptions: { ...options.redisOptions, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 },
     });
     return { client, owned: true };

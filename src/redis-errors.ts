@@ -53,11 +53,14 @@ export function classifyRedisError(err: unknown): RedisErrorClass {
   // ioredis (maxRetriesPerRequest: 0) fails the commands in flight this way when a connection drops.
   if (e?.name === 'MaxRetriesPerRequestError') return { code: 'ERR_CONNECTION', retriable: true, persisted: 'possibly' };
   const code = typeof e?.code === 'string' ? e.code : '';
-  if (NOT_SENT_CODES.has(code) || NOT_SENT_MESSAGES.some((m) => message.includes(m))) {
-    return { code: 'ERR_CONNECTION', retriable: true, persisted: 'not' };
-  }
+  // In-flight first: "Too many Cluster redirections. Last error: Error: Connection is closed." may have run.
   if (IN_FLIGHT_CODES.has(code) || IN_FLIGHT_MESSAGES.some((m) => message.includes(m))) {
     return { code: 'ERR_CONNECTION', retriable: true, persisted: 'possibly' };
+  }
+  if (NOT_SENT_CODES.has(code) || NOT_SENT_MESSAGES.some((m) => message.includes(m))) {
+    // ioredis Cluster gave up following MOVED/ASK/TRYAGAIN: name the last redirection.
+    const redirection = /Too many Cluster redirections\. Last error: ReplyError: ([A-Z]+)/.exec(message)?.[1];
+    return { code: redirection ? `ERR_REDIS_${redirection}` : 'ERR_CONNECTION', retriable: true, persisted: 'not' };
   }
   return { code: 'ERR_UNKNOWN', retriable: false, persisted: 'possibly' };
 }

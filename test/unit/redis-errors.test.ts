@@ -22,7 +22,8 @@ describe('classifyRedisError', () => {
     expect(classifyRedisError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toEqual({ code: 'ERR_CONNECTION', retriable: true, persisted: 'not' });
     expect(classifyRedisError(new Error("Stream isn't writeable and enableOfflineQueue options is false"))).toMatchObject({ persisted: 'not' });
     expect(classifyRedisError(new Error("Cluster isn't ready and enableOfflineQueue options is false"))).toEqual({ code: 'ERR_CONNECTION', retriable: true, persisted: 'not' });
-    expect(classifyRedisError(new Error('Too many Cluster redirections. Last error: ReplyError: TRYAGAIN'))).toMatchObject({ retriable: true, persisted: 'not' });
+    expect(classifyRedisError(new Error('Too many Cluster redirections. Last error: ReplyError: TRYAGAIN Multiple keys request during rehashing of slot'))).toEqual({ code: 'ERR_REDIS_TRYAGAIN', retriable: true, persisted: 'not' });
+    expect(classifyRedisError(new Error('Too many Cluster redirections. Last error: Error: Connection is closed.'))).toEqual({ code: 'ERR_CONNECTION', retriable: true, persisted: 'possibly' });
     expect(classifyRedisError(Object.assign(new Error('Reached the max retries per request limit'), { name: 'MaxRetriesPerRequestError' }))).toEqual({ code: 'ERR_CONNECTION', retriable: true, persisted: 'possibly' });
     expect(classifyRedisError(new Error('Connection is closed.'))).toEqual({ code: 'ERR_CONNECTION', retriable: true, persisted: 'possibly' });
     expect(classifyRedisError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))).toMatchObject({ persisted: 'possibly' });

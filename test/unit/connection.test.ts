@@ -1,0 +1,30 @@
+import { Cluster, Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { openConnection } from '../../src/connection.js';
+
+// The producer owns retries: the clients it creates must never replay a command on their own
+// (DESIGN.md §4). Checked on the options, without a server (the clients connect lazily).
+describe('openConnection', () => {
+  it('creates a standalone client that never resends or queues commands', () => {
+    const { client, owned } = openConnection('redis://127.0.0.1:1');
+    expect(owned).toBe(true);
+    expect(client).toBeInstanceOf(Redis);
+    expect((client as Redis).options).toMatchObject({ lazyConnect: true, enableOfflineQueue: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 });
+    client.disconnect();
+  });
+
+  it('creates a cluster client that does not re-send a command whose connection closed', () => {
+    const { client } = openConnection({ cluster: [{ host: '127.0.0.1', port: 1 }], options: { retryDelayOnFailover: 500, scaleReads: 'master' } });
+    expect(client).toBeInstanceOf(Cluster);
+    const options = (client as Cluster).options;
+    expect(options).toMatchObject({ lazyConnect: true, enableOfflineQueue: false, retryDelayOnFailover: 0, scaleReads: 'master' });
+    expect(options.redisOptions).toMatchObject({ autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 });
+    client.disconnect();
+  });
+
+  it('leaves a client the caller owns as it is', () => {
+    const mine = new Redis({ lazyConnect: true });
+    expect(openConnection(mine)).toEqual({ client: mine, owned: false });
+    mine.disconnect();
+  });
+});
