@@ -30,7 +30,11 @@ const NOT_SENT_MESSAGES = [
 ];
 // Those after which the command may have reached Redis and run:
 const IN_FLIGHT_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED']);
-const IN_FLIGHT_MESSAGES = ['Connection is closed', 'Command timed out'];
+const IN_FLIGHT_MESSAGES = [
+  'Connection is closed',
+  'Command timed out',
+  'Command aborted due to connection close', // ioredis aborting the rest of a pipeline
+];
 
 /**
  * Classifies what a Redis call threw. A Redis error reply means the script stopped before writing

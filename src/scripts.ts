@@ -9,7 +9,7 @@ import { DeliveryError, ProducerError } from './errors.js';
  * other's script.
  */
 
-const SCRIPT_VERSION = 2;
+const SCRIPT_VERSION = 3;
 const luaDir = new URL('../lua/', import.meta.url);
 
 export type ScriptCall = (...args: (string | number | Buffer | (string | Buffer | number)[])[]) => Promise<unknown>;
@@ -23,9 +23,14 @@ export function registerScript(client: Redis | Cluster, file: string, numberOfKe
   return ((client as unknown as Record<string, ScriptCall>)[command] as ScriptCall).bind(client);
 }
 
+/** The command name `lua/<file>.lua` is registered under, e.g. `rsp_publish_batch_v3`. */
+export function scriptCommand(file: string): string {
+  return `rsp_${file.replace(/-/g, '_')}_v${SCRIPT_VERSION}`;
+}
+
 /** Registers the script (once per client) and returns its command name, e.g. for a pipeline. */
 function commandName(client: Redis | Cluster, file: string, numberOfKeys: number): string {
-  const command = `rsp_${file.replace(/-/g, '_')}_v${SCRIPT_VERSION}`;
+  const command = scriptCommand(file);
   if (typeof (client as unknown as Record<string, unknown>)[command] !== 'function') {
     client.defineCommand(command, { lua: readFileSync(new URL(`${file}.lua`, luaDir), 'utf8'), numberOfKeys });
   }
@@ -79,7 +84,7 @@ export interface Scripts {
 export function loadScripts(client: Redis | Cluster): Scripts {
   const publishName = commandName(client, 'publish-batch', 2);
   const publish = registerScript(client, 'publish-batch', 2);
-  const check = registerScript(client, 'check-batch', 1);
+  const check = registerScript(client, 'check-batch', 2);
   const ensure = registerScript(client, 'ensure-topic', 1);
   const argsOf = (stream: string, trim: TrimArgs, idem: IdempotenceArgs | undefined, recordCount: number, records: (string | Buffer | number)[]) =>
     idem === undefined
@@ -97,19 +102,21 @@ export function loadScripts(client: Redis | Cluster): Scripts {
       const replies = await pipeline.exec();
       if (replies === null || replies.length !== 2) throw new ProducerError('publish-batch with WAIT got no reply', 'ERR_BAD_REPLY', { retriable: true });
       const [[scriptError, reply], [waitError, acked]] = replies as [[Error | null, unknown], [Error | null, unknown]];
-      if (scriptError) throw scriptError;
-      if (waitError) throw waitError;
-      if ((acked as number) < wait.replicas) {
-        // Written on the master, not yet on enough replicas: a failover now could lose it.
-        throw new DeliveryError(`WAIT reached ${String(acked)} of ${wait.replicas} replica(s) within ${wait.timeoutMs} ms`, 'ERR_NOT_ENOUGH_REPLICAS', {
-          retriable: true,
-          persisted: 'possibly',
-          cause: undefined,
-        });
+      if (scriptError) {
+        // ioredis follows a redirection of a pipeline only when every command got it; WAIT (no
+        // key) did not, so refresh the slot map here or every retry goes to the stale node.
+        if ('refreshSlotsCache' in client && /^(MOVED|ASK|CLUSTERDOWN)\b/.test(scriptError.message)) client.refreshSlotsCache();
+        throw scriptError;
+      }
+      if (waitError || (acked as number) < wait.replicas) {
+        // The script ran: the batch is on the master, not (yet) on enough replicas, and a
+        // failover now could lose it. Retrying is safe (idempotent) and waits again.
+        const reason = waitError ? `WAIT failed: ${waitError.message}` : `WAIT reached ${String(acked)} of ${wait.replicas} replica(s) within ${wait.timeoutMs} ms`;
+        throw new DeliveryError(reason, 'ERR_NOT_ENOUGH_REPLICAS', { retriable: true, persisted: 'possibly', cause: waitError ?? undefined });
       }
       return parse(reply as (number | string)[]);
     },
-    checkBatch: async (stateKey, seq, stateTtlMs) => (await check(stateKey, seq, stateTtlMs)) === 1,
+    checkBatch: async (stateKey, seq, stateTtlMs) => (await check(stateKey, `${stateKey}:landed`, seq, stateTtlMs)) === 1,
     ensureTopic: (metaKey, shards) => ensure(metaKey, shards) as Promise<number>,
   };
 }

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CompensationEntry } from '../../src/compensation/entry.js';
 import { CompensationStore, compensationStoreKeys } from '../../src/compensation/store.js';
 import { hashTag } from '../../src/keys.js';
+import { scriptCommand } from '../../src/scripts.js';
 import { Resources, uniqueNamespace, type AdminClient } from '../support/helpers.js';
 
 const res = new Resources();
@@ -239,11 +240,11 @@ describe('compensation store', () => {
     const { client, keys } = setup();
     type Call = (...args: (string | number)[]) => Promise<unknown>;
     const command = (name: string) => ((client as unknown as Record<string, Call>)[name] as Call).bind(client);
-    const park = command('rsp_compensation_park_v2');
-    const claim = command('rsp_compensation_claim_v2');
-    const settle = command('rsp_compensation_settle_v2');
-    const requeue = command('rsp_compensation_requeue_v2');
-    const del = command('rsp_compensation_delete_v2');
+    const park = command(scriptCommand('compensation-park'));
+    const claim = command(scriptCommand('compensation-claim'));
+    const settle = command(scriptCommand('compensation-settle'));
+    const requeue = command(scriptCommand('compensation-requeue'));
+    const del = command(scriptCommand('compensation-delete'));
     const json = JSON.stringify({ v: 1, id: 'a' });
     const calls: [string, () => Promise<unknown>][] = [
       ['park: time not a number', () => park(keys.zset, keys.data, keys.dead, 'soon', 'a', json)],

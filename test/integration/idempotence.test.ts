@@ -55,3 +55,23 @@ describe('publish-batch idempotence (real Redis)', () => {
     expect(await admin.exists(`${stream}:p:-`)).toBe(0); // the placeholder state key is never written
   });
 });
+
+describe('check-batch after the producer moved on', () => {
+  it('still says "landed" for a batch it settled as landed, and "not" for one it fenced', async () => {
+    const admin = res.admin();
+    const scripts = loadScripts(admin);
+    const stream = `{${uniqueNamespace()}:t:3}`;
+    const stateKey = producerStateKey(stream, 'p');
+    const idem = (seq: number) => ({ stateKey, seq, stateTtlMs: 60_000 });
+    await scripts.publishBatch(stream, NO_TRIM, idem(1), 1, records('landed, reply lost'));
+    expect(await scripts.checkBatch(stateKey, 1, 60_000)).toBe(true); // the producer settles it…
+    await scripts.publishBatch(stream, NO_TRIM, idem(2), 1, records('next')); // …and moves on
+    expect(await scripts.checkBatch(stateKey, 2, 60_000)).toBe(true);
+    expect(await scripts.checkBatch(stateKey, 3, 60_000)).toBe(false); // never sent: fenced
+    await scripts.publishBatch(stream, NO_TRIM, idem(4), 1, records('after the fence'));
+    // A parked copy of batch 1 (say, drained late from a journal) must not be replayed; 3 must.
+    expect(await scripts.checkBatch(stateKey, 1, 60_000)).toBe(true);
+    expect(await scripts.checkBatch(stateKey, 3, 60_000)).toBe(false);
+    expect(await admin.xlen(stream)).toBe(3);
+  });
+});

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BufferFullError, DeliveryError, Producer, TopicConfigError, type ProducerError } from '../../src/index.js';
+import { scriptCommand } from '../../src/scripts.js';
 import { freePort, startRedisServer } from '../support/redis-server.js';
 import { eventually, onEveryMaster, readStream, redisTarget, Resources, uniqueNamespace } from '../support/helpers.js';
 
@@ -138,9 +139,9 @@ describe('the Lua script', () => {
   it('refuses a malformed call before writing anything', async () => {
     const producer = res.producer();
     await producer.connect();
-    const client = (producer as unknown as { client: { rsp_publish_batch_v2: (...a: unknown[]) => Promise<unknown> } }).client;
+    const client = (producer as unknown as { client: Record<string, (...a: unknown[]) => Promise<unknown>> }).client;
     const admin = res.admin();
-    const call = (...args: unknown[]) => client.rsp_publish_batch_v2('{x:y:0}', '{x:y:0}:p:test', '', '', '', ...args);
+    const call = (...args: unknown[]) => client[scriptCommand('publish-batch')]!('{x:y:0}', '{x:y:0}:p:test', '', '', '', ...args);
     await expect(call('1', 1, 60_000, 2, [2, 'payload', 'a', 3, 'payload', 'b'])).rejects.toThrow(/ERR_RSP_ARGS bad field count/);
     await expect(call('1', 1, 60_000, 1, [2, 'payload', 'a', 'extra'])).rejects.toThrow(/ERR_RSP_ARGS 1 arguments left over/);
     await expect(call('1', 0, 60_000, 1, [2, 'payload', 'a'])).rejects.toThrow(/ERR_RSP_ARGS sequence/);
