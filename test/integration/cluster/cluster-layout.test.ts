@@ -53,7 +53,7 @@ describe('Redis Cluster layout', () => {
     // Batches ({ns:orders:N} + its :p: state), metadata, check-batch, and the compensation scripts all ran.
     expect(scripts.length).toBeGreaterThanOrEqual(8);
     expect([...names].sort()).toEqual(expect.arrayContaining(['{ns:orders:N}', '{ns:orders}:meta', '{ns:compensation:orders}:zset']));
-    expect(scripts.some((c) => c.keys.length === 1 && c.keys[0]!.includes(':p:x'))).toBe(true); // check-batch
+    expect(scripts.some((c) => c.keys.length === 2 && c.keys[0]!.includes(':p:x') && c.keys[1]!.endsWith(':landed'))).toBe(true); // check-batch
   });
 
   it("a 16-shard topic's streams spread over every master", async () => {
