@@ -7,8 +7,9 @@
 export const MAX_NAME_LENGTH = 128;
 
 // No braces (would change the hash tag), no ':' (would let `ns=a:b, topic=c` collide with
-// `ns=a, topic=b:c`), no whitespace or control characters.
-const NAME_PATTERN = /^[^{}:\s\p{Cc}]+$/u;
+// `ns=a, topic=b:c`), no whitespace or control characters, no lone surrogates (UTF-8 turns each
+// into U+FFFD, so two different names would become the same key).
+const NAME_PATTERN = /^[^{}:\s\p{Cc}\p{Cs}]+$/u;
 
 /** Topic names that collide with the producer's own key families. */
 export const RESERVED_TOPICS: ReadonlySet<string> = new Set(['compensation']);
@@ -17,7 +18,7 @@ export const RESERVED_TOPICS: ReadonlySet<string> = new Set(['compensation']);
 export function nameProblem(name: string): string | undefined {
   if (name.length === 0) return 'must not be empty';
   if (name.length > MAX_NAME_LENGTH) return `must be at most ${MAX_NAME_LENGTH} characters, got ${name.length}`;
-  if (!NAME_PATTERN.test(name)) return 'must not contain "{", "}", ":", whitespace or control characters';
+  if (!NAME_PATTERN.test(name)) return 'must not contain "{", "}", ":", whitespace, control characters or lone surrogates';
   return undefined;
 }
 

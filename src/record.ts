@@ -19,7 +19,7 @@ export interface ProducerRecord {
 
 // Header names become field names `h:<name>`; braces and whitespace are refused so a name can
 // never look like a key or break a line-oriented consumer.
-const HEADER_NAME = /^[^{}\s\p{Cc}]{1,256}$/u;
+const HEADER_NAME = /^[^{}\s\p{Cc}\p{Cs}]{1,256}$/u;
 
 const bytes = z.union([z.string(), z.instanceof(Buffer)], { error: 'expected a string or a Buffer' });
 
@@ -33,7 +33,7 @@ const recordSchema = z.strictObject({
   value: bytes,
   key: bytes.optional(),
   headers: z
-    .record(z.string().regex(HEADER_NAME, 'header name must be 1–256 characters without "{", "}" or whitespace'), bytes)
+    .record(z.string().regex(HEADER_NAME, 'header name must be 1–256 characters without "{", "}", whitespace or lone surrogates'), bytes)
     .optional(),
   shard: z.number().int('expected an integer shard').min(0).optional(),
 });
@@ -58,6 +58,11 @@ const byteLength = (v: string | Buffer): number => (typeof v === 'string' ? Buff
  * Throws `InvalidRecordError` naming the first bad field.
  */
 export function encodeRecord(input: unknown, limits: { maxRecordBytes: number; maxHeaders: number }): EncodedRecord {
+  // zod drops an own `__proto__` key of a record silently; refuse it instead of losing the header.
+  const headers = (input as { headers?: unknown } | null)?.headers;
+  if (typeof headers === 'object' && headers !== null && Object.hasOwn(headers, '__proto__')) {
+    throw new InvalidRecordError('headers.__proto__', 'Invalid record: `headers.__proto__`: a header may not be named __proto__');
+  }
   const parsed = recordSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -1,0 +1,95 @@
+/**
+ * Supply chain (issue 7): what the published package contains, and a lockfile that matches
+ * package.json. No network: `npm pack --dry-run` only lists files.
+ *
+ * `dist/` is built output (git-ignored), so a fresh checkout has none. The test does not build it:
+ * a build inside a unit test is slow, writes into a directory other runs may be using, and would
+ * fail this test for a type error anywhere in src/. Instead it checks the parts that decide what
+ * ships, whatever exists on disk: the `files` allowlist, that every packed path is inside it, that
+ * the package entry points live in `dist/`, and, when `dist/` has been built, that it is packed.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const run = promisify(execFile);
+
+interface PackageJson {
+  name: string;
+  version: string;
+  files?: string[];
+  main?: string;
+  types?: string;
+  exports?: Record<string, Record<string, string>>;
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+}
+
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as PackageJson;
+
+/** The paths `npm pack` would put in the tarball. `--ignore-scripts`: no prepack build, JSON only. */
+async function packList(): Promise<string[]> {
+  const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: root,
+    timeout: 60_000,
+    maxBuffer: 16 * 1024 * 1024,
+    shell: process.platform === 'win32',
+  });
+  const [result] = JSON.parse(stdout) as { files: { path: string }[] }[];
+  return result!.files.map((f) => f.path.replaceAll('\\', '/')).sort();
+}
+
+describe('published package (npm pack --dry-run)', () => {
+  it('ships only dist/, lua/, README.md, LICENSE and package.json', async () => {
+    expect([...(pkg.files ?? [])].sort()).toEqual(['LICENSE', 'README.md', 'dist', 'lua']);
+
+    const paths = await packList();
+    const stray = paths.filter((p) => !/^(dist|lua)\//.test(p) && !['README.md', 'LICENSE', 'package.json'].includes(p));
+    expect(stray).toEqual([]);
+    for (const required of ['package.json', 'README.md', 'LICENSE']) expect(paths).toContain(required);
+
+    // Every script is shipped: the library loads lua/*.lua at start-up.
+    const scripts = readdirSync(join(root, 'lua')).filter((f) => f.endsWith('.lua'));
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const script of scripts) expect(paths).toContain(`lua/${script}`);
+
+    if (existsSync(join(root, 'dist', 'index.js'))) {
+      expect(paths).toContain('dist/index.js');
+      expect(paths).toContain('dist/index.d.ts');
+    }
+  }, 60_000);
+
+  it('points every entry point into dist/', () => {
+    const entries = [pkg.main, pkg.types, ...Object.values(pkg.exports ?? {}).flatMap((e) => Object.values(e))];
+    expect(entries.length).toBeGreaterThan(0);
+    for (const entry of entries) expect(entry).toMatch(/^\.\/dist\//);
+  });
+
+  it('carries the MIT license its package.json declares', () => {
+    const license = readFileSync(join(root, 'LICENSE'), 'utf8');
+    expect(license).toMatch(/^MIT License/);
+    expect(license).toContain('redis-stream-producer contributors');
+    expect((pkg as { license?: string }).license).toBe('MIT');
+  });
+});
+
+describe('lockfile', () => {
+  it('package-lock.json records exactly the dependencies package.json asks for', () => {
+    const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
+      lockfileVersion: number;
+      packages: Record<string, { version?: string; dependencies?: Record<string, string>; devDependencies?: Record<string, string> }>;
+    };
+    expect(lock.lockfileVersion).toBeGreaterThanOrEqual(2);
+    const rootEntry = lock.packages['']!;
+    // `npm install` rewrites these when package.json changes: a difference means a stale lockfile.
+    expect(rootEntry.dependencies ?? {}).toEqual(pkg.dependencies ?? {});
+    expect(rootEntry.devDependencies ?? {}).toEqual(pkg.devDependencies ?? {});
+    for (const name of Object.keys({ ...pkg.dependencies, ...pkg.devDependencies })) {
+      expect(lock.packages[`node_modules/${name}`]?.version, `${name} is not locked`).toBeDefined();
+    }
+  });
+});
