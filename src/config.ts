@@ -160,10 +160,28 @@ export const producerConfigSchema = z.strictObject({
 export type ProducerConfig = z.input<typeof producerConfigSchema>;
 export type ResolvedConfig = z.output<typeof producerConfigSchema>;
 
+/**
+ * Hides credentials in text that may hold a Redis URL: `redis://user:password@host` →
+ * `redis://user:***@host` (also without a scheme: `user:password@host`), and a lone userinfo after a
+ * scheme (`redis://secret@host`, which some clients read as a password) → `redis://***@host`.
+ * Error messages pass through it, so a mistyped URL never prints its password.
+ */
+export function redactCredentials(text: string): string {
+  return text
+    .replace(/((?:\b[a-z][a-z0-9+.-]*:\/\/)?[^\s:/@"'`]*):(?!\/\/)[^\s"'`]+@/gi, '$1:***@')
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^\s:/"'`]+@/gi, '$1***@');
+}
+
+/** Option names whose values are never printed (ioredis `password`, `sentinelPassword`, a TLS `passphrase`…). */
+const SECRET_FIELD = /pass(word|phrase)?$|secret|token|credential/i;
+
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
-  if (typeof value === 'string') return `${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)} (string)`;
+  if (typeof value === 'string') {
+    const shown = redactCredentials(value); // before shortening, or a cut could keep half a password
+    return `${JSON.stringify(shown.length > 40 ? `${shown.slice(0, 40)}…` : shown)} (string)`;
+  }
   if (typeof value === 'number' || typeof value === 'boolean') return `${String(value)} (${typeof value})`;
   return typeof value;
 }
@@ -174,23 +192,30 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
-/** Turns zod issues into "`path`: message, got value" lines. */
+/**
+ * Turns zod issues into "`path`: message, got value" lines. Credentials never appear: a value under
+ * a secret-looking name (`password`, …) is not shown, and URLs in every line are redacted.
+ */
 export function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown, noun = 'option'): string[] {
-  return issues.map((issue) => {
-    const path = issue.path.map(String).join('.');
-    if (issue.code === 'invalid_key') {
-      // A bad record key (a topic name): report the key's own problem, not "Invalid key".
-      return issue.issues.map((inner) => `\`${path}\`: ${inner.message}`).join('; ');
-    }
-    if (issue.code === 'unrecognized_keys') {
-      const where = path ? ` in \`${path}\`` : '';
-      return `unknown ${noun}${issue.keys.length > 1 ? 's' : ''}${where}: ${issue.keys.map((k) => `\`${k}\``).join(', ')}`;
-    }
-    const got = valueAt(input, issue.path);
-    // zod's own messages often say what they received already; add "got" only when they do not.
-    const saysGot = /\b(got|received)\b/.test(issue.message);
-    return `\`${path || '(root)'}\`: ${issue.message}${saysGot ? '' : `, got ${describe(got)}`}`;
-  });
+  return issues.map((issue) => redactCredentials(formatIssue(issue, input, noun)));
+}
+
+function formatIssue(issue: z.core.$ZodIssue, input: unknown, noun: string): string {
+  const path = issue.path.map(String).join('.');
+  if (issue.code === 'invalid_key') {
+    // A bad record key (a topic name): report the key's own problem, not "Invalid key".
+    return issue.issues.map((inner) => `\`${path}\`: ${inner.message}`).join('; ');
+  }
+  if (issue.code === 'unrecognized_keys') {
+    const where = path ? ` in \`${path}\`` : '';
+    return `unknown ${noun}${issue.keys.length > 1 ? 's' : ''}${where}: ${issue.keys.map((k) => `\`${k}\``).join(', ')}`;
+  }
+  const got = valueAt(input, issue.path);
+  const secret = issue.path.some((p) => typeof p === 'string' && SECRET_FIELD.test(p));
+  // zod's own messages often say what they received already; add "got" only when they do not.
+  const saysGot = /\b(got|received)\b/.test(issue.message);
+  const shown = secret ? `a ${got === null ? 'null' : typeof got} (not shown)` : describe(got);
+  return `\`${path || '(root)'}\`: ${issue.message}${saysGot ? '' : `, got ${shown}`}`;
 }
 
 /** Validates the whole config at once; throws a `ConfigError` listing every problem. */

@@ -1,6 +1,7 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { ResolvedConfig } from './config.js';
 import { RequestTimeoutError } from './errors.js';
+import { classifyRedisError } from './redis-errors.js';
 
 /**
  * The producer owns retries, so ioredis must never replay a command behind its back: a replayed
@@ -38,6 +39,9 @@ export function openConnection(redis: ResolvedConfig['redis']): RedisConnection 
   return { client: new Redis({ ...redis, ...SAFE_OPTIONS }), owned: true };
 }
 
+/** Connection failures that trying again cannot fix: wrong or missing credentials, a refused certificate. */
+const FATAL_CONNECT_CODES = new Set(['ERR_REDIS_WRONGPASS', 'ERR_REDIS_NOAUTH', 'ERR_REDIS_NOPERM', 'ERR_TLS']);
+
 /**
  * Resolves when the client can take commands, starting a lazy connection if needed; rejects after
  * `timeoutMs`. With the offline queue off, a command sent before that would fail at once.
@@ -45,15 +49,28 @@ export function openConnection(redis: ResolvedConfig['redis']): RedisConnection 
 export function whenReady(client: Redis | Cluster, timeoutMs: number): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
   return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const stop = () => {
+      clearTimeout(timer);
       client.off('ready', onReady);
+      client.off('error', onError);
+    };
+    const timer = setTimeout(() => {
+      stop();
       reject(new RequestTimeoutError('Connecting to Redis', timeoutMs));
     }, timeoutMs);
     const onReady = () => {
-      clearTimeout(timer);
+      stop();
       resolve();
     };
+    // A refusal no reconnect can fix ends the wait at once; ioredis retries the others (refused,
+    // reset) with backoff within the deadline.
+    const onError = (err: Error) => {
+      if (!FATAL_CONNECT_CODES.has(classifyRedisError(err).code)) return;
+      stop();
+      reject(err);
+    };
     client.once('ready', onReady);
+    client.on('error', onError);
     if (client.status === 'wait') {
       // A failed first attempt is reported through the client's `error` event and retried by
       // ioredis; the deadline above bounds the wait.

@@ -329,6 +329,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       this.emitSafely('disconnect', { reason: 'connection closed' });
     };
     const onError = (err: Error) => {
+      hideCredentials(err);
       const kind = classifyRedisError(err);
       this.emitSafely('error', new DeliveryError(`Redis connection error: ${err.message}`, kind.code, { retriable: kind.retriable, persisted: 'not', cause: err }));
     };
@@ -354,4 +355,20 @@ async function closeClient(client: Redis | Cluster, timeoutMs: number): Promise<
     client.disconnect();
   }
   await withDeadline(ended, timeoutMs, 'Closing the connection').catch(() => undefined);
+}
+
+/**
+ * ioredis attaches a failed command to its error: for the handshake that is `AUTH [user] password`
+ * or `HELLO 3 AUTH user password`. Masks the password in place, before anyone can log the error.
+ */
+function hideCredentials(err: unknown): void {
+  const command = (err as { command?: { name?: unknown; args?: unknown[] } } | null)?.command;
+  if (!command || !Array.isArray(command.args)) return;
+  const name = String(command.name).toLowerCase();
+  const args = command.args;
+  if (name === 'auth') command.args = args.map((a, i) => (i === args.length - 1 ? '***' : a));
+  if (name === 'hello') {
+    const at = args.findIndex((a) => String(a).toUpperCase() === 'AUTH');
+    if (at >= 0) command.args = args.map((a, i) => (i === at + 2 ? '***' : a));
+  }
 }

@@ -66,5 +66,15 @@ export function classifyRedisError(err: unknown): RedisErrorClass {
     const redirection = /Too many Cluster redirections\. Last error: ReplyError: ([A-Z]+)/.exec(message)?.[1];
     return { code: redirection ? `ERR_REDIS_${redirection}` : 'ERR_CONNECTION', retriable: true, persisted: 'not' };
   }
+  // TLS: the server's certificate was refused (unknown CA, wrong host name, expired…) or the server
+  // refused ours. Nothing was sent, and no retry helps until the configuration changes.
+  if (code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_') || TLS_CERT_CODES.has(code)) return { code: 'ERR_TLS', retriable: false, persisted: 'not' };
   return { code: 'ERR_UNKNOWN', retriable: false, persisted: 'possibly' };
 }
+
+// Node's certificate verification codes (tls.TLSSocket#authorizationError).
+const TLS_CERT_CODES = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_REVOKED', 'CERT_UNTRUSTED', 'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE', 'INVALID_CA', 'HOSTNAME_MISMATCH',
+]);

@@ -3,6 +3,7 @@ import type { ResolvedConfig } from '../config.js';
 import { withDeadline } from '../connection.js';
 import { DeliveryError, ProducerError } from '../errors.js';
 import { producerStateKey, streamKey } from '../keys.js';
+import { classifyRedisError } from '../redis-errors.js';
 import type { Scripts } from '../scripts.js';
 import type { EventSink, SendAck } from '../sender.js';
 import type { CompensationEntry } from './entry.js';
@@ -138,5 +139,6 @@ export class Replayer {
 
 function asProducerError(err: unknown, what: string): ProducerError {
   if (err instanceof ProducerError) return err;
-  return new ProducerError(`${what}: ${err instanceof Error ? err.message : String(err)}`, 'ERR_UNKNOWN', { cause: err });
+  const { code, retriable } = classifyRedisError(err);
+  return new ProducerError(`${what}: ${err instanceof Error ? err.message : String(err)}`, code, { retriable, cause: err });
 }

@@ -1,0 +1,34 @@
+/**
+ * The least-privilege ACL rule for a producer (README "Security: TLS and a least-privilege ACL"), as
+ * the ACL tests create it. Keep it in step with the README: a test checks the README's line.
+ */
+
+/**
+ * What a producer runs, by command, in the README's order. Lua scripts run under the caller's ACL,
+ * so the commands inside them count (and their keys are checked).
+ */
+export const PRODUCER_COMMANDS: readonly string[] = [
+  // Every batch, topic check, park, claim, settle, requeue and delete is one script call:
+  // ioredis sends EVAL the first time on a connection, EVALSHA after.
+  'eval', 'evalsha',
+  // Inside the scripts (lua/*.lua).
+  'xadd', 'xrange', 'xtrim', 'get', 'set', 'pexpire', 'sadd', 'sismember',
+  'hsetnx', 'hget', 'hset', 'hdel', 'zadd', 'zrem', 'zscore', 'zrange', 'zrangebyscore',
+  // Sent directly: compensation topics, stats, list (sadd, zrange, zrangebyscore above too).
+  'smembers', 'hmget', 'zcard', 'zcount',
+  // ioredis' ready check on connect (INFO), and `acks: 'all'` (WAIT).
+  'info', 'wait',
+];
+
+/** What a producer on Redis Cluster needs on top: ioredis' slot map and cluster-state check, and the name of its slot-refresh connection. */
+export const CLUSTER_COMMANDS: readonly string[] = ['cluster|slots', 'cluster|info', 'client|setname', 'readonly', 'readwrite'];
+
+/** `~{ns:*`, with the glob characters a namespace may contain (`*?[]\`) escaped. */
+export function aclKeyPattern(namespace: string): string {
+  return `~{${namespace.replace(/[*?[\]\\]/g, '\\$&')}:*`;
+}
+
+/** The README's rule for `namespace`, as `ACL SETUSER <user>` arguments. */
+export function aclRule(namespace: string, password: string, extraCommands: readonly string[] = []): string[] {
+  return ['reset', 'on', `>${password}`, aclKeyPattern(namespace), ...[...PRODUCER_COMMANDS, ...extraCommands].map((c) => `+${c}`)];
+}
