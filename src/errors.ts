@@ -13,6 +13,10 @@ export class ProducerError extends Error {
     this.name = new.target.name;
     this.code = code;
     this.retriable = options.retriable ?? false;
+    // Format the stack now: V8 formats it lazily and until then keeps the frames' closures alive,
+    // and those hold the records of the send() or batch that failed. A caller keeping rejected
+    // sends would otherwise keep every refused record in memory.
+    void this.stack;
   }
 }
 
