@@ -28,20 +28,16 @@ import { dirname, resolve } from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { fileURLToPath } from 'node:url';
-import { crc32 } from 'node:zlib';
 import { Cluster, Redis } from 'ioredis';
 import { BufferFullError, Producer, type ProducerConfig, type ProducerError } from '../src/index.js';
 import { hashTag } from '../src/keys.js';
 import { startRedisCluster, type RedisClusterHandle } from '../test/support/redis-cluster.js';
 import { startRedisServer, type ServerProcess } from '../test/support/redis-server.js';
+import { fmtInt, KEY_SPACE, makeWorkload, median, mulberry32, percentile, SHARDS, TOPIC, VALUE_BYTES, valueAt, type Workload } from './workload.js';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
 
-const SHARDS = 16;
-const TOPIC = 't';
-const VALUE_BYTES = 100;
-const KEY_SPACE = 100_000;
 const MASTERS = 3;
 const REPLICAS_PER_MASTER = 1;
 const SLOTS = 16_384;
@@ -124,35 +120,10 @@ function parseArgs(argv: string[]): Options {
 // ---------------------------------------------------------------------------------------------
 // Workload: the same keys and values for every case (as bench/throughput.ts).
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
-interface Workload {
-  keys: string[];
-  values: string[];
-}
 
-function makeWorkload(n: number, seed: number): Workload {
-  const rnd = mulberry32(seed);
-  const values = Array.from({ length: 256 }, () => {
-    let s = '';
-    for (let i = 0; i < VALUE_BYTES; i++) s += ALPHABET[Math.floor(rnd() * ALPHABET.length)];
-    return s;
-  });
-  const keys = Array.from({ length: n }, () => `user-${Math.floor(rnd() * KEY_SPACE)}`);
-  return { keys, values };
-}
 
-const valueAt = (w: Workload, i: number): string => w.values[i & 255]!;
 const streamKey = (ns: string, shard: number, topic = TOPIC): string => `{${ns}:${topic}:${shard}}`;
 
 // ---------------------------------------------------------------------------------------------
@@ -180,16 +151,9 @@ const keySlot = (key: string): number => crc16(Buffer.from(hashTag(key))) % SLOT
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 /** Nearest-rank percentile of sorted values. */
-const percentile = (sorted: number[], p: number): number => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
-const fmtInt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const fmtRatio = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(2)}×` : '∞ (a master has none)');
 const fmtPct = (n: number): string => `${(n * 100).toFixed(1)} %`;
 

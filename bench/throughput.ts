@@ -24,14 +24,11 @@ import { crc32 } from 'node:zlib';
 import { Redis } from 'ioredis';
 import { BufferFullError, Producer, type ProducerConfig, type ProducerError } from '../src/index.js';
 import { startRedisServer, type ServerProcess } from '../test/support/redis-server.js';
+import { fmtInt, KEY_SPACE, makeWorkload, median, percentile, SHARDS, TOPIC, VALUE_BYTES, valueAt, type Workload } from './workload.js';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
 
-const SHARDS = 16;
-const TOPIC = 't';
-const VALUE_BYTES = 100;
-const KEY_SPACE = 100_000;
 const BATCH = 1000;
 const IN_FLIGHT = 8;
 
@@ -97,35 +94,9 @@ function parseArgs(argv: string[]): Options {
 // ---------------------------------------------------------------------------------------------
 // Workload: the same keys and values for every case.
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-interface Workload {
-  keys: string[];
-  values: string[];
-}
 
-function makeWorkload(n: number, seed: number): Workload {
-  const rnd = mulberry32(seed);
-  const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-  // 256 distinct 100-byte ASCII values, used round-robin.
-  const values = Array.from({ length: 256 }, () => {
-    let s = '';
-    for (let i = 0; i < VALUE_BYTES; i++) s += alphabet[Math.floor(rnd() * alphabet.length)];
-    return s;
-  });
-  const keys = Array.from({ length: n }, () => `user-${Math.floor(rnd() * KEY_SPACE)}`);
-  return { keys, values };
-}
 
-const valueAt = (w: Workload, i: number): string => w.values[i & 255]!;
 const shardOf = (key: string): number => crc32(key) % SHARDS;
 const streamKey = (ns: string, shard: number): string => `{${ns}:${TOPIC}:${shard}}`;
 
@@ -170,16 +141,9 @@ async function verify(admin: Redis, ns: string, expected: number, label: string)
   }
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 /** Nearest-rank percentile of sorted values. */
-const percentile = (sorted: number[], p: number): number => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
-const fmtInt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const fmtRatio = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(2)}×` : 'n/a');
 
 // ---------------------------------------------------------------------------------------------
