@@ -46,7 +46,18 @@ const FATAL_CONNECT_CODES = new Set(['ERR_REDIS_WRONGPASS', 'ERR_REDIS_NOAUTH', 
  * Resolves when the client can take commands, starting a lazy connection if needed; rejects after
  * `timeoutMs`. With the offline queue off, a command sent before that would fail at once.
  */
-export function whenReady(client: Redis | Cluster, timeoutMs: number): Promise<void> {
+export async function whenReady(client: Redis | Cluster, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  await clientReady(client, timeoutMs);
+  // A Cluster is "ready" once it has the slot map; its connections to the masters may still be
+  // opening, and with the offline queue off a command routed to one of those fails at once.
+  if (client instanceof Cluster) {
+    const opening = client.nodes('master').filter((node) => node.status !== 'ready');
+    await Promise.all(opening.map((node) => clientReady(node, Math.max(1, deadline - Date.now()))));
+  }
+}
+
+function clientReady(client: Redis | Cluster, timeoutMs: number): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
   return new Promise<void>((resolve, reject) => {
     const stop = () => {

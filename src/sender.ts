@@ -118,6 +118,8 @@ export class Sender {
   private readonly readMeta: (metaKey: string, shards: number) => Promise<number>;
   /** `acks: 'all'`: WAIT for replicas after each batch, within half the request deadline. */
   private readonly wait: WaitArgs | undefined;
+  /** The client was ready once (for a Cluster: with every master connection open). */
+  private connected = false;
   /** Set by `abort()`: batches stop retrying and unsent ones fail with this error. */
   private abortedWith: ProducerError | undefined;
 
@@ -238,7 +240,10 @@ export class Sender {
         // Both are no-ops once the topic is checked and the client connected: skip the await then.
         const check = topic.ensureChecked(this.readMeta);
         if (check !== undefined) await check;
-        if (this.deps.client.status !== 'ready') await this.ready();
+        if (!this.connected || this.deps.client.status !== 'ready') {
+          await this.ready();
+          this.connected = true;
+        }
         if (state.unsettled !== undefined) await this.settle(state, state.unsettled);
         sent = true;
         const reply = await withDeadline(
