@@ -15,7 +15,8 @@
  *
  * A file that ends inside a record is a torn tail (a crash during a write) and is skipped. A bad
  * magic, version or CRC is corruption: reading stops there. A corrupted length that points past the
- * end of the file cannot be told apart from a torn tail (the header has no checksum of its own).
+ * end of the file looks like a torn tail (the header has no checksum of its own) unless an intact
+ * record follows it, which a crash cannot leave behind: then it is corruption too.
  *
  * File names in `dir`:
  *   journal-<owner>.log                     the file an open Journal appends to
@@ -211,7 +212,11 @@ export function decodeRecords(data: Buffer): JournalReadResult {
     }
     const length = data.readUInt32BE(at + 3);
     const start = at + HEADER_BYTES;
-    if (data.length - start < length) return { records, tornTail: true };
+    if (data.length - start < length) {
+      // A crash tears only the last record. If an intact record follows, the length field itself
+      // is damaged: corruption, so the file is kept, not deleted with the records after it.
+      return validRecordAfter(data, at + 1) ? { records, tornTail: false, corruptAt: at } : { records, tornTail: true };
+    }
     const payload = data.subarray(start, start + length);
     if (crc32(payload) !== data.readUInt32BE(at + 7)) return { records, tornTail: false, corruptAt: at };
     records.push(payload);
@@ -221,6 +226,17 @@ export function decodeRecords(data: Buffer): JournalReadResult {
 }
 
 /** Reads a journal file; throws only on I/O errors. */
+/** True when a whole record with a matching CRC starts somewhere at or after `from`. */
+function validRecordAfter(data: Buffer, from: number): boolean {
+  for (let at = data.indexOf(MAGIC_0, from); at >= 0 && data.length - at >= HEADER_BYTES; at = data.indexOf(MAGIC_0, at + 1)) {
+    if (data[at + 1] !== MAGIC_1 || data[at + 2] !== VERSION) continue;
+    const length = data.readUInt32BE(at + 3);
+    const start = at + HEADER_BYTES;
+    if (data.length - start >= length && crc32(data.subarray(start, start + length)) === data.readUInt32BE(at + 7)) return true;
+  }
+  return false;
+}
+
 export async function readJournalFile(path: string): Promise<JournalReadResult> {
   return decodeRecords(await readFile(path));
 }

@@ -449,8 +449,9 @@ describe('journal reader on truncated and corrupted files (src/compensation/jour
    *   `at[i]`, no torn tail, exactly i records. CRC-32 detects every error burst of ≤ 32 bits, so
    *   this holds for every single-byte flip, not just with high probability;
    * - length field (3–6): the header has no checksum of its own, so
-   *   · a length pointing past the end of the file reads as a torn tail (i records, no `corruptAt`),
-   *     although the records after i are intact: `complete()` then deletes them with the file;
+   *   · a length pointing past the end of the file: if record i is the last one it reads as a torn
+   *     tail (i records, no `corruptAt`); if intact records follow it, that cannot be a crash, so
+   *     it is `corruptAt` = `at[i]` and `complete()` keeps the file;
    *   · otherwise the CRC is checked over the wrong bytes: `corruptAt` = `at[i]` with i records,
    *     unless those bytes happen to have the stored CRC (probability ≈ 2⁻³²): then only the intact
    *     prefix and "no throw" are guaranteed. The test computes which case applies.
@@ -483,7 +484,8 @@ describe('journal reader on truncated and corrupted files (src/compensation/jour
           const start = at[i]! + HEADER;
           if (length > data.length - start) {
             stats.lengthTorn++;
-            expect(result).toEqual({ records: list.slice(0, i), tornTail: true });
+            const last = i === list.length - 1;
+            expect(result).toEqual(last ? { records: list.slice(0, i), tornTail: true } : { records: list.slice(0, i), tornTail: false, corruptAt: at[i] });
           } else if (crc32(data.subarray(start, start + length)) !== data.readUInt32BE(at[i]! + 7)) {
             stats.lengthCorrupt++;
             expect(result).toEqual({ records: list.slice(0, i), tornTail: false, corruptAt: at[i] });
