@@ -22,7 +22,7 @@
  * after an error or Ctrl-C. Every case writes to fresh streams (the namespace is emptied before and
  * after) and checks that the sum of XLEN over its 16 streams equals the records it sent.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, resolve } from 'node:path';
 import v8 from 'node:v8';
@@ -31,8 +31,9 @@ import { fileURLToPath } from 'node:url';
 import { Cluster, Redis } from 'ioredis';
 import { BufferFullError, Producer, type ProducerConfig, type ProducerError } from '../src/index.js';
 import { hashTag } from '../src/keys.js';
-import { startRedisCluster, type RedisClusterHandle } from '../test/support/redis-cluster.js';
+import { parseInfo, startRedisCluster, type RedisClusterHandle } from '../test/support/redis-cluster.js';
 import { startRedisServer, type ServerProcess } from '../test/support/redis-server.js';
+import { Flags } from './flags.js';
 import { fmtInt, KEY_SPACE, makeWorkload, median, mulberry32, percentile, SHARDS, TOPIC, VALUE_BYTES, valueAt, type Workload } from './workload.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -62,58 +63,24 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const flags = new Map<string, string>();
-  let warmup = true;
-  let aof = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--no-warmup') {
-      warmup = false;
-      continue;
-    }
-    if (arg === '--aof') {
-      aof = true;
-      continue;
-    }
-    if (arg === '--help' || arg === '-h') {
-      process.stderr.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0]!.replace(/^\/\*\*|^ \* ?/gm, '') + '\n');
-      process.exit(0);
-    }
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-    if (!m) throw new Error(`Unknown argument ${JSON.stringify(arg)} (try --help)`);
-    const value = m[2] ?? argv[++i];
-    if (value === undefined) throw new Error(`--${m[1]} needs a value`);
-    flags.set(m[1]!, value);
-  }
-  const int = (name: string, fallback: number, min = 1): number => {
-    const raw = flags.get(name);
-    flags.delete(name);
-    if (raw === undefined) return fallback;
-    const n = Number(raw.replace(/_/g, ''));
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(raw)}`);
-    return n;
-  };
+  const flags = new Flags(argv, ['no-warmup', 'aof'], import.meta.url);
   const name = (flag: string): string | undefined => {
-    const v = flags.get(flag);
-    flags.delete(flag);
+    const v = flags.string(flag);
     if (v !== undefined && !/^[^{}:\s*?[\]\\]+$/.test(v)) throw new Error(`--${flag} must not contain braces, ':', whitespace or glob characters`);
     return v;
   };
-  const namespace = name('namespace');
-  const skewedNamespace = name('skewed-namespace');
   const opts: Options = {
-    records: int('records', 200_000),
-    reps: int('reps', 5),
-    names: int('names', 200),
-    namespace,
-    skewedNamespace,
-    aof,
-    warmup,
-    seed: int('seed', 1, 0),
-    out: resolve(flags.get('out') ?? resolve(root, 'bench/results/cluster-latest.json')),
+    records: flags.int('records', 200_000),
+    reps: flags.int('reps', 5),
+    names: flags.int('names', 200),
+    namespace: name('namespace'),
+    skewedNamespace: name('skewed-namespace'),
+    aof: flags.has('aof'),
+    warmup: !flags.has('no-warmup'),
+    seed: flags.int('seed', 1, 0),
+    out: resolve(flags.string('out') ?? resolve(root, 'bench/results/cluster-latest.json')),
   };
-  flags.delete('out');
-  if (flags.size > 0) throw new Error(`Unknown flag(s): ${[...flags.keys()].map((k) => `--${k}`).join(', ')} (try --help)`);
+  flags.done();
   return opts;
 }
 
@@ -152,19 +119,9 @@ const keySlot = (key: string): number => crc16(Buffer.from(hashTag(key))) % SLOT
 // Helpers
 
 
-/** Nearest-rank percentile of sorted values. */
-
 const fmtRatio = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(2)}×` : '∞ (a master has none)');
 const fmtPct = (n: number): string => `${(n * 100).toFixed(1)} %`;
 
-function parseInfo(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split(/\r?\n/)) {
-    const i = line.indexOf(':');
-    if (i > 0) out[line.slice(0, i)] = line.slice(i + 1).trim();
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Targets: the standalone server and the cluster, each with a direct connection per node.

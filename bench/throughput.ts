@@ -24,6 +24,7 @@ import { crc32 } from 'node:zlib';
 import { Redis } from 'ioredis';
 import { BufferFullError, Producer, type ProducerConfig, type ProducerError } from '../src/index.js';
 import { startRedisServer, type ServerProcess } from '../test/support/redis-server.js';
+import { Flags } from './flags.js';
 import { fmtInt, KEY_SPACE, makeWorkload, median, percentile, SHARDS, TOPIC, VALUE_BYTES, valueAt, type Workload } from './workload.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -50,44 +51,18 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const flags = new Map<string, string>();
-  let warmup = true;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--no-warmup') {
-      warmup = false;
-      continue;
-    }
-    if (arg === '--help' || arg === '-h') {
-      process.stderr.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0]!.replace(/^\/\*\*|^ \* ?/gm, '') + '\n');
-      process.exit(0);
-    }
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-    if (!m) throw new Error(`Unknown argument ${JSON.stringify(arg)} (try --help)`);
-    const value = m[2] ?? argv[++i];
-    if (value === undefined) throw new Error(`--${m[1]} needs a value`);
-    flags.set(m[1]!, value);
-  }
-  const int = (name: string, fallback: number, min = 1): number => {
-    const raw = flags.get(name);
-    flags.delete(name);
-    if (raw === undefined) return fallback;
-    const n = Number(raw.replace(/_/g, ''));
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(raw)}`);
-    return n;
-  };
-  const records = int('records', 200_000);
+  const flags = new Flags(argv, ['no-warmup'], import.meta.url);
+  const records = flags.int('records', 200_000);
   const opts: Options = {
     records,
-    reps: int('reps', 3),
-    awaitRecords: int('await-records', Math.min(records, 20_000)),
-    latencyCalls: int('latency', 2000),
-    warmup,
-    seed: int('seed', 1, 0),
-    out: resolve(flags.get('out') ?? resolve(root, 'bench/results/latest.json')),
+    reps: flags.int('reps', 3),
+    awaitRecords: flags.int('await-records', Math.min(records, 20_000)),
+    latencyCalls: flags.int('latency', 2000),
+    warmup: !flags.has('no-warmup'),
+    seed: flags.int('seed', 1, 0),
+    out: resolve(flags.string('out') ?? resolve(root, 'bench/results/latest.json')),
   };
-  flags.delete('out');
-  if (flags.size > 0) throw new Error(`Unknown flag(s): ${[...flags.keys()].map((k) => `--${k}`).join(', ')} (try --help)`);
+  flags.done();
   return opts;
 }
 
@@ -141,8 +116,6 @@ async function verify(admin: Redis, ns: string, expected: number, label: string)
   }
 }
 
-
-/** Nearest-rank percentile of sorted values. */
 
 const fmtRatio = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(2)}×` : 'n/a');
 

@@ -94,7 +94,8 @@ function parseSlots(reply: unknown): SlotRange[] {
   return ranges.sort((a, b) => a.start - b.start);
 }
 
-function parseInfo(text: string): Record<string, string> {
+/** `INFO` / `CLUSTER INFO` text as field → value. */
+export function parseInfo(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const line of text.split(/\r?\n/)) {
     const i = line.indexOf(':');

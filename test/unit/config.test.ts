@@ -1,17 +1,7 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config.js';
-import { ConfigError } from '../../src/errors.js';
-
-function configError(input: unknown): ConfigError {
-  try {
-    resolveConfig(input as never);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return err as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { configError } from '../support/config-error.js';
 
 describe('resolveConfig', () => {
   it('fills every default from the schema', () => {

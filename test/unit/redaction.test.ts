@@ -5,23 +5,14 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { formatIssues, redactCredentials, resolveConfig } from '../../src/config.js';
-import { ConfigError, DeliveryError, InvalidRecordError } from '../../src/errors.js';
+import { formatIssues, redactCredentials } from '../../src/config.js';
+import { DeliveryError, InvalidRecordError } from '../../src/errors.js';
 import { Producer } from '../../src/index.js';
 import { encodeRecord } from '../../src/record.js';
 import { freePort } from '../support/redis-server.js';
+import { configError } from '../support/config-error.js';
 
 const SECRET = 'Sup3r-S3cret';
-
-function configError(input: unknown): ConfigError {
-  try {
-    resolveConfig(input as never);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return err as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 /** Everything a caller could print: message, issues, and the whole object as util.inspect shows it. */
 function printed(err: unknown): string {
