@@ -29,12 +29,12 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { fileURLToPath } from 'node:url';
 import { Cluster, Redis } from 'ioredis';
-import { BufferFullError, Producer, type ProducerConfig, type ProducerError } from '../src/index.js';
+import { Producer, type ProducerConfig, type ProducerError } from '../src/index.js';
 import { hashTag } from '../src/keys.js';
 import { parseInfo, startRedisCluster, type RedisClusterHandle } from '../test/support/redis-cluster.js';
 import { startRedisServer, type ServerProcess } from '../test/support/redis-server.js';
 import { Flags } from './flags.js';
-import { fmtInt, KEY_SPACE, makeWorkload, median, mulberry32, percentile, SHARDS, TOPIC, VALUE_BYTES, valueAt, type Workload } from './workload.js';
+import { fmtInt, produceAll, KEY_SPACE, makeWorkload, median, mulberry32, percentile, SHARDS, TOPIC, VALUE_BYTES, valueAt, type Workload } from './workload.js';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -259,19 +259,7 @@ async function withProducer(t: Target, ns: string, fn: (p: Producer) => Promise<
 const fireAndForget: RunFn = (t, w, ns, n) =>
   withProducer(t, ns, async (producer) => {
     const stop = timer();
-    for (let i = 0; i < n; i++) {
-      const record = { topic: TOPIC, key: w.keys[i]!, value: valueAt(w, i) };
-      for (;;) {
-        try {
-          producer.produce(record);
-          break;
-        } catch (err) {
-          if (!(err instanceof BufferFullError)) throw err;
-          await producer.waitForRoom();
-        }
-      }
-    }
-    await producer.flush();
+    await produceAll(producer, w, n);
     return stop();
   });
 

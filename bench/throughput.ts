@@ -22,10 +22,10 @@ import vm from 'node:vm';
 import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
 import { Redis } from 'ioredis';
-import { BufferFullError, Producer, type ProducerConfig, type ProducerError } from '../src/index.js';
+import { Producer, type ProducerConfig, type ProducerError } from '../src/index.js';
 import { startRedisServer, type ServerProcess } from '../test/support/redis-server.js';
 import { Flags } from './flags.js';
-import { fmtInt, KEY_SPACE, makeWorkload, median, percentile, SHARDS, TOPIC, VALUE_BYTES, valueAt, type Workload } from './workload.js';
+import { fmtInt, produceAll, KEY_SPACE, makeWorkload, median, percentile, SHARDS, TOPIC, VALUE_BYTES, valueAt, type Workload } from './workload.js';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -248,19 +248,7 @@ const fireAndForget =
     let start = 0;
     await withProducer(url, ns, extra, async (producer) => {
       start = begin();
-      for (let i = 0; i < n; i++) {
-        const record = { topic: TOPIC, key: w.keys[i]!, value: valueAt(w, i) };
-        for (;;) {
-          try {
-            producer.produce(record);
-            break;
-          } catch (err) {
-            if (!(err instanceof BufferFullError)) throw err;
-            await producer.waitForRoom();
-          }
-        }
-      }
-      await producer.flush();
+      await produceAll(producer, w, n);
       end(start);
     });
   };

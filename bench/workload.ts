@@ -1,3 +1,5 @@
+import { BufferFullError, type Producer } from '../src/index.js';
+
 /**
  * What the benchmarks share: the workload (the same keys and values for every case, from a seeded
  * generator) and the statistics helpers.
@@ -49,3 +51,20 @@ export const median = (xs: number[]): number => {
 export const percentile = (sorted: number[], p: number): number => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 export const fmtInt = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+/** Fire-and-forget: produce() the first `n` records, waiting for room when the buffer is full, then flush. */
+export async function produceAll(producer: Producer, w: Workload, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const record = { topic: TOPIC, key: w.keys[i]!, value: valueAt(w, i) };
+    for (;;) {
+      try {
+        producer.produce(record);
+        break;
+      } catch (err) {
+        if (!(err instanceof BufferFullError)) throw err;
+        await producer.waitForRoom();
+      }
+    }
+  }
+  await producer.flush();
+}
