@@ -12,6 +12,9 @@
  *                          shards spread 6/5/5, the best possible)
  *   --skewed-namespace S   namespace of the extra "skewed" cluster cases (default: the first of
  *                          bench-0, bench-1, … with twice the shards on one master as on another)
+ *   --rebalanced-namespace S   namespace of the "rebalanced" cluster cases: as skewed (default: the
+ *                          next such bench-<i>), then spread by `balanceTopic` (redis-stream-producer/admin)
+ *                          with one run's records in place; the spread before and after is reported
  *   --aof         AOF on (appendfsync everysec) on every server; default off on every server
  *   --no-warmup   skip the short unrecorded warm-up pass over every case
  *   --seed N      workload seed (default 1)
@@ -30,7 +33,8 @@ import vm from 'node:vm';
 import { fileURLToPath } from 'node:url';
 import { Cluster, Redis } from 'ioredis';
 import { Producer, type ProducerConfig, type ProducerError } from '../src/index.js';
-import { hashTag } from '../src/keys.js';
+import { balanceTopic, type BalanceResult } from '../src/admin/balance.js';
+import { keySlot } from '../src/admin/key-slot.js';
 import { parseInfo, startRedisCluster, type RedisClusterHandle } from '../test/support/redis-cluster.js';
 import { startRedisServer, type ServerProcess } from '../test/support/redis-server.js';
 import { Flags } from './flags.js';
@@ -56,6 +60,7 @@ interface Options {
   names: number;
   namespace?: string;
   skewedNamespace?: string;
+  rebalancedNamespace?: string;
   aof: boolean;
   warmup: boolean;
   seed: number;
@@ -75,6 +80,7 @@ function parseArgs(argv: string[]): Options {
     names: flags.int('names', 200),
     namespace: name('namespace'),
     skewedNamespace: name('skewed-namespace'),
+    rebalancedNamespace: name('rebalanced-namespace'),
     aof: flags.has('aof'),
     warmup: !flags.has('no-warmup'),
     seed: flags.int('seed', 1, 0),
@@ -93,27 +99,8 @@ function parseArgs(argv: string[]): Options {
 
 const streamKey = (ns: string, shard: number, topic = TOPIC): string => `{${ns}:${topic}:${shard}}`;
 
-// ---------------------------------------------------------------------------------------------
-// Redis Cluster's key → slot: CRC16-CCITT (XMODEM: poly 0x1021, init 0, no reflection) of the hash
-// tag, mod 16384. Checked against CLUSTER KEYSLOT at start-up.
-
-const CRC16_TABLE = (() => {
-  const table = new Uint16Array(256);
-  for (let i = 0; i < 256; i++) {
-    let crc = i << 8;
-    for (let b = 0; b < 8; b++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-    table[i] = crc;
-  }
-  return table;
-})();
-
-function crc16(data: Buffer): number {
-  let crc = 0;
-  for (const byte of data) crc = ((crc << 8) & 0xffff) ^ CRC16_TABLE[((crc >> 8) ^ byte) & 0xff]!;
-  return crc;
-}
-
-const keySlot = (key: string): number => crc16(Buffer.from(hashTag(key))) % SLOTS;
+// Redis Cluster's key → slot is src/admin/key-slot.ts (CRC16 of the hash tag), checked against
+// CLUSTER KEYSLOT at start-up.
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -561,18 +548,28 @@ async function main(): Promise<void> {
     // ---- namespaces of the cluster cases: their names alone place the 16 shards on the masters
     const perMaster = (ns: string, shards = SHARDS) => spreadOf(ns, shards, masterPorts, clusterTarget.ownerOfSlot);
     const ratioOf = (counts: number[]) => (Math.min(...counts) === 0 ? Infinity : Math.max(...counts) / Math.min(...counts));
-    const pick = (want: (counts: number[]) => boolean): string => {
-      for (let i = 0; i < 10_000; i++) if (want(perMaster(`bench-${i}`))) return `bench-${i}`;
+    const pick = (want: (counts: number[]) => boolean, also: (ns: string) => boolean = () => true): string => {
+      for (let i = 0; i < 10_000; i++) if (want(perMaster(`bench-${i}`)) && also(`bench-${i}`)) return `bench-${i}`;
       throw new Error('no bench-<i> namespace with the wanted placement');
     };
     const best = Math.ceil(SHARDS / MASTERS) / Math.floor(SHARDS / MASTERS);
     const balancedNs = opts.namespace ?? pick((c) => ratioOf(c) <= best);
     const skewedNs = opts.skewedNamespace ?? pick((c) => ratioOf(c) >= 2 && Number.isFinite(ratioOf(c)));
+    // The rebalanced namespace's slots move: none may hold a shard of the other two namespaces.
+    const slotsOf = (ns: string) => Array.from({ length: SHARDS }, (_, s) => keySlot(streamKey(ns, s)));
+    const otherSlots = new Set([...slotsOf(balancedNs), ...slotsOf(skewedNs)]);
+    const rebalancedNs =
+      opts.rebalancedNamespace ??
+      pick((c) => ratioOf(c) >= 2 && Number.isFinite(ratioOf(c)), (ns) => ns !== skewedNs && slotsOf(ns).every((slot) => !otherSlots.has(slot)));
+    if (slotsOf(rebalancedNs).some((slot) => otherSlots.has(slot))) throw new Error(`--rebalanced-namespace ${rebalancedNs} shares a slot with ${balancedNs} or ${skewedNs}`);
+    // Slot owners as the cluster was created (redis-cli's even split), before balanceTopic moves any.
+    const createdOwner = slotOwner.slice();
 
     // ---- CRC16 check against the server
     const checkKeys = [
       ...Array.from({ length: SHARDS }, (_, s) => streamKey(balancedNs, s)),
       ...Array.from({ length: SHARDS }, (_, s) => streamKey(skewedNs, s)),
+      ...Array.from({ length: SHARDS }, (_, s) => streamKey(rebalancedNs, s)),
       ...randomNames(16, opts.seed + 7).map((ns, i) => streamKey(ns, i * 8)),
       'foo', 'user-42', '{user1000}.following', 'foo{}{bar}', 'foo{{bar}}zap', 'foo{bar}{zap}', 'ключ-ü',
     ];
@@ -598,11 +595,11 @@ async function main(): Promise<void> {
         `replicas ${clusterNodes.filter((n) => n.role === 'replica').map((n) => `:${n.port}→:${n.masterPort}`).join(', ')}; persistence ${opts.aof ? 'AOF everysec' : 'none'}\n` +
         `${machine.cpu}, ${machine.cores} cores, node ${machine.node}, load average ${machine.loadAverageAtStart.join(' ')}\n` +
         `${opts.records} records × ${opts.reps} reps, ${SHARDS} shards, ${VALUE_BYTES}-byte values; cluster namespaces "${balancedNs}" (shards per master ${perMaster(balancedNs).join('/')}) ` +
-        `and "${skewedNs}" (${perMaster(skewedNs).join('/')}); local CRC16 matches CLUSTER KEYSLOT for ${checkKeys.length} keys\n`,
+        `and "${skewedNs}" (${perMaster(skewedNs).join('/')}), "${rebalancedNs}" (${perMaster(rebalancedNs).join('/')} before balanceTopic); local CRC16 matches CLUSTER KEYSLOT for ${checkKeys.length} keys\n`,
     );
 
     interface Variant {
-      id: 'single' | 'replicated' | 'cluster' | 'skewed';
+      id: 'single' | 'replicated' | 'cluster' | 'skewed' | 'rebalanced';
       label: string;
       target: Target;
       ns: string;
@@ -631,6 +628,53 @@ async function main(): Promise<void> {
     );
 
     const w = makeWorkload(opts.records, opts.seed);
+
+    // ---- balanceTopic: the rebalanced namespace gets one run's records, then its slots move with
+    // the records in place; records per master are counted (XLEN per shard) before and after.
+    await deleteNamespace(clusterTarget, rebalancedNs);
+    await fireAndForget(clusterTarget, w, rebalancedNs, opts.records);
+    const lensBefore = await streamLengths(clusterTarget, rebalancedNs);
+    const balanceT0 = performance.now();
+    const balanced: BalanceResult = await balanceTopic(clusterData, { namespace: rebalancedNs, topic: TOPIC, execute: true });
+    const balanceMs = performance.now() - balanceT0;
+    const portOf = (nodeId: string) => Number(balanced.addresses[nodeId]!.split(':').pop());
+    for (const move of balanced.moves) {
+      slotOwner[move.slot] = portOf(move.to);
+      for (const n of clusterNodes) {
+        if (n.port === portOf(move.to)) n.slots += `,+${move.slot}`;
+        if (n.port === portOf(move.from)) n.slots += `,−${move.slot}`;
+      }
+    }
+    const lensAfter = await streamLengths(clusterTarget, rebalancedNs);
+    if (lensBefore.total !== opts.records || lensAfter.total !== opts.records) {
+      throw new Error(`VERIFY FAILED for balanceTopic: ${lensBefore.total} records before, ${lensAfter.total} after, expected ${opts.records}`);
+    }
+    const spreadRow = (lens: Awaited<ReturnType<typeof streamLengths>>) => {
+      const shards = masterPorts.map((p) => lens.shardsByNode.get(p) ?? 0);
+      const records = masterPorts.map((p) => lens.byNode.get(p) ?? 0);
+      return { shardsPerMaster: shards, recordsPerMaster: records, shardRatio: ratioOf(shards), recordRatio: ratioOf(records) };
+    };
+    const balanceReport = {
+      namespace: rebalancedNs,
+      masters: masterPorts,
+      before: spreadRow(lensBefore),
+      after: spreadRow(lensAfter),
+      moves: balanced.moves.map((m) => ({ slot: m.slot, shards: m.shards, from: portOf(m.from), to: portOf(m.to) })),
+      keysMoved: balanced.keysMoved,
+      elapsedMs: balanceMs,
+    };
+    process.stderr.write(
+      `balanceTopic ${rebalancedNs}: shards per master ${balanceReport.before.shardsPerMaster.join('/')} → ${balanceReport.after.shardsPerMaster.join('/')}, ` +
+        `records per master ${balanceReport.before.recordsPerMaster.join('/')} (${fmtRatio(balanceReport.before.recordRatio)}) → ` +
+        `${balanceReport.after.recordsPerMaster.join('/')} (${fmtRatio(balanceReport.after.recordRatio)}); ${balanced.moves.length} slot moves, ` +
+        `${balanced.keysMoved} keys, ${balanceMs.toFixed(0)} ms\n`,
+    );
+    variants.push({
+      id: 'rebalanced',
+      label: `cluster, \`${rebalancedNs}\` after balanceTopic (shards ${balanceReport.after.shardsPerMaster.join('/')}, was ${balanceReport.before.shardsPerMaster.join('/')})`,
+      target: clusterTarget,
+      ns: rebalancedNs,
+    });
     // Cases grouped per mode (single, single + replica, cluster, skewed cluster), so each group runs
     // in the same surroundings; the order reverses every other repetition.
     const cases = MODES.flatMap((mode) => variants.map((v) => ({ mode, v, id: `${mode.id}:${v.id}` })));
@@ -660,7 +704,7 @@ async function main(): Promise<void> {
 
     // ---- spread
     const names = randomNames(opts.names, opts.seed + 1);
-    const spread = spreadAnalysis(names, masterPorts, clusterTarget.ownerOfSlot);
+    const spread = spreadAnalysis(names, masterPorts, (slot) => createdOwner[slot]!);
     process.stderr.write(`spread: ${opts.names} random namespaces × shard counts ${SPREAD_SHARDS.join(', ')} done\n`);
 
     // ---- report
@@ -759,6 +803,28 @@ async function main(): Promise<void> {
       );
     }
 
+    const b = balanceReport;
+    lines.push(
+      '',
+      `### Balancing \`${b.namespace}\` with balanceTopic (redis-stream-producer/admin)`,
+      '',
+      `${fmtInt(opts.records)} records written first, then ${b.moves.length} slot move${b.moves.length === 1 ? '' : 's'} (${b.moves.map((m) => `slot ${m.slot}: :${m.from} → :${m.to}`).join(', ')}; ` +
+        `${b.keysMoved} keys) in ${b.elapsedMs.toFixed(0)} ms with the records in place. Records per master from XLEN of each shard.`,
+      '',
+      `| | ${masterList.map((m) => `master :${m.port}`).join(' | ')} | max/min shards | max/min records |`,
+      `|---|${masterList.map(() => '---:').join('|')}|---:|---:|`,
+      ...(['before', 'after'] as const).map((when) => {
+        const row = b[when];
+        const cells = masterList.map((m) => {
+          const i = b.masters.indexOf(m.port);
+          return `${fmtInt(row.recordsPerMaster[i]!)} (${row.shardsPerMaster[i]} shards)`;
+        });
+        return `| ${when} | ${cells.join(' | ')} | ${fmtRatio(row.shardRatio)} | ${fmtRatio(row.recordRatio)} |`;
+      }),
+      '',
+      'The throughput rows for this namespace above ran with the placement after balancing.',
+    );
+
     lines.push(
       '',
       `### Shard spread over ${MASTERS} masters for ${opts.names} random namespace names`,
@@ -812,6 +878,7 @@ async function main(): Promise<void> {
             out: undefined,
             namespace: balancedNs,
             skewedNamespace: skewedNs,
+            rebalancedNamespace: rebalancedNs,
             shards: SHARDS,
             topic: TOPIC,
             valueBytes: VALUE_BYTES,
@@ -828,6 +895,7 @@ async function main(): Promise<void> {
           crc16CheckedKeys: checkKeys,
           throughput: rows,
           placement,
+          balance: balanceReport,
           idleServerCpuMsPerSec: idleCpuMsPerSec,
           spread: { names: opts.names, topic: TOPIC, rows: spread },
           elapsedSec,

@@ -1,5 +1,10 @@
 import { readFileSync } from 'node:fs';
 
+/** A bad command line: the benchmark prints the message alone, without a stack. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
 /**
  * Command-line flags of a benchmark: `--name value`, `--name=value`, boolean switches, and
  * `--help` (prints the script's header comment). Each value is taken once; `done()` refuses
@@ -21,9 +26,9 @@ export class Flags {
         continue;
       }
       const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-      if (!m) throw new Error(`Unknown argument ${JSON.stringify(arg)} (try --help)`);
+      if (!m) throw new UsageError(`Unknown argument ${JSON.stringify(arg)} (try --help)`);
       const value = m[2] ?? argv[++i];
-      if (value === undefined) throw new Error(`--${m[1]} needs a value`);
+      if (value === undefined) throw new UsageError(`--${m[1]} needs a value`);
       this.values.set(m[1]!, value);
     }
   }
@@ -43,12 +48,12 @@ export class Flags {
     const raw = this.string(name);
     if (raw === undefined) return fallback;
     const n = Number(raw.replace(/_/g, ''));
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(raw)}`);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(raw)}`);
     return n;
   }
 
   /** Throws when a flag was given that no `string()`/`int()` call took. */
   done(): void {
-    if (this.values.size > 0) throw new Error(`Unknown flag(s): ${[...this.values.keys()].map((k) => `--${k}`).join(', ')} (try --help)`);
+    if (this.values.size > 0) throw new UsageError(`Unknown flag(s): ${[...this.values.keys()].map((k) => `--${k}`).join(', ')} (try --help)`);
   }
 }

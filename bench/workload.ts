@@ -1,4 +1,5 @@
-import { BufferFullError, type Producer } from '../src/index.js';
+import { crc32 } from 'node:zlib';
+import { BufferFullError, type Producer, type ProducerRecord } from '../src/index.js';
 
 /**
  * What the benchmarks share: the workload (the same keys and values for every case, from a seeded
@@ -21,26 +22,68 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
+/** Records per batch of the peers that batch (pipeline, bare EVALSHA) and of keyless stickiness. */
+export const PEER_BATCH = 1000;
+
+export type KeyMode = 'random' | 'keyless';
+
 export interface Workload {
+  /** One key per record (`keys[i]` is record i's); empty when `keyless`. */
   keys: string[];
   values: string[];
+  /** Bytes per value. */
+  valueBytes: number;
+  /** Shards (streams) of the topic. */
+  shards: number;
+  /** Records carry no key: the producer's sticky partitioner picks shards; see `peerShardOf`. */
+  keyless: boolean;
+}
+
+export interface WorkloadOptions {
+  /** Bytes per value (ASCII, so bytes = characters); default VALUE_BYTES. */
+  valueBytes?: number;
+  /** `random` (default): key `user-<0…KEY_SPACE>` per record; `keyless`: no keys. */
+  keys?: KeyMode;
+  /** Shards of the topic; default SHARDS. */
+  shards?: number;
 }
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
-/** `n` random keys `user-<0…KEY_SPACE>` and 256 distinct VALUE_BYTES-byte ASCII values, used round-robin. */
-export function makeWorkload(n: number, seed: number): Workload {
+/**
+ * `n` random keys `user-<0…KEY_SPACE>` (none when keyless) and 256 distinct ASCII values of
+ * `valueBytes` bytes, used round-robin. The same seed gives the same workload in every process.
+ */
+export function makeWorkload(n: number, seed: number, options: WorkloadOptions = {}): Workload {
+  const valueBytes = options.valueBytes ?? VALUE_BYTES;
+  const keyless = options.keys === 'keyless';
   const rnd = mulberry32(seed);
   const values = Array.from({ length: 256 }, () => {
-    let s = '';
-    for (let i = 0; i < VALUE_BYTES; i++) s += ALPHABET[Math.floor(rnd() * ALPHABET.length)];
-    return s;
+    const chars = new Array<string>(valueBytes);
+    for (let i = 0; i < valueBytes; i++) chars[i] = ALPHABET[Math.floor(rnd() * ALPHABET.length)]!;
+    return chars.join('');
   });
-  const keys = Array.from({ length: n }, () => `user-${Math.floor(rnd() * KEY_SPACE)}`);
-  return { keys, values };
+  const keys = keyless ? [] : Array.from({ length: n }, () => `user-${Math.floor(rnd() * KEY_SPACE)}`);
+  return { keys, values, valueBytes, keyless, shards: options.shards ?? SHARDS };
 }
 
 export const valueAt = (w: Workload, i: number): string => w.values[i & 255]!;
+
+/** Record i as the producer gets it: topic, value and (unless keyless) key. */
+export const recordAt = (w: Workload, i: number): ProducerRecord => (w.keyless ? { topic: TOPIC, value: valueAt(w, i) } : { topic: TOPIC, key: w.keys[i]!, value: valueAt(w, i) });
+
+/** Record i's stream entry fields as the peers write them: the producer's layout (`payload`, then `key`). */
+export const fieldsAt = (w: Workload, i: number): string[] => (w.keyless ? ['payload', valueAt(w, i)] : ['payload', valueAt(w, i), 'key', w.keys[i]!]);
+
+/**
+ * The shard a peer writes record i to: the producer's default partitioner (CRC-32 of the key mod
+ * the shard count) for keyed records; for keyless ones a stand-in for its sticky partitioner, which
+ * keeps a shard until its batch is full: PEER_BATCH consecutive records per shard, round-robin.
+ */
+export const peerShardOf = (w: Workload, i: number): number => (w.keyless ? Math.floor(i / PEER_BATCH) % w.shards : crc32(w.keys[i]!) % w.shards);
+
+/** Stream key of a shard of the benchmark topic: `{ns:t:shard}`, as the producer names it. */
+export const streamKey = (ns: string, shard: number): string => `{${ns}:${TOPIC}:${shard}}`;
 
 export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -52,13 +95,17 @@ export const percentile = (sorted: number[], p: number): number => sorted[Math.m
 
 export const fmtInt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
-/** Fire-and-forget: produce() the first `n` records, waiting for room when the buffer is full, then flush. */
-export async function produceAll(producer: Producer, w: Workload, n: number): Promise<void> {
+/**
+ * Fire-and-forget: produce() the first `n` records, waiting for room when the buffer is full, then
+ * flush. `onAccepted(i)` runs right after record i was accepted (the latency clock starts there).
+ */
+export async function produceAll(producer: Producer, w: Workload, n: number, onAccepted?: (i: number) => void): Promise<void> {
   for (let i = 0; i < n; i++) {
-    const record = { topic: TOPIC, key: w.keys[i]!, value: valueAt(w, i) };
+    const record = recordAt(w, i);
     for (;;) {
       try {
         producer.produce(record);
+        onAccepted?.(i);
         break;
       } catch (err) {
         if (!(err instanceof BufferFullError)) throw err;

@@ -15,11 +15,19 @@
   ARGV[5]  sequence number of this batch on this shard (integer ≥ 1)
   ARGV[6]  time to keep the idempotence state, in ms
   ARGV[7]  record count n
-  ARGV[8…] n records, each: field-value count f (even), then f field/value arguments
+  ARGV[8]  layout of the records that follow (the field names need not travel for the common shapes):
+             'v'   n values; entry i = payload <value i>
+             'kv'  n pairs value, key; entry i = payload <value i> key <key i>
+             'f'   per record a field-value count f (even), then f field/value arguments
+  ARGV[9…] the records
 
-  Reply: { written, id1, …, idn }
-    written   1 = written now; 0 = this sequence had already been written: the ids are the
-              original ones (read back with XRANGE; fewer than n if trimming removed some)
+  Reply: { status, id… }
+    status 1  written now; ONE id follows: the batch's ids are consecutive, record i (from 1) has
+              <ms>-<seq + i - 1> where id = <ms>-<seq> (Redis ≥ 7.0: the first XADD picks the id,
+              the others add '<ms>-*', the next sequence number of that millisecond)
+    status 2  written now; n ids follow (Redis < 7.0, where XADD has no '<ms>-*')
+    status 0  this sequence had already been written: the original ids follow (read back with
+              XRANGE; fewer than n if trimming removed some)
   Errors (nothing written):
     'ERR_RSP_ARGS <what>'   the arguments do not have the shape above
     'ERR_RSP_FENCED <seq>'  this sequence was fenced by a replayer: it must not be written
@@ -31,6 +39,7 @@ local idempotent = ARGV[4] == '1'
 local seq = tonumber(ARGV[5])
 local ttl = tonumber(ARGV[6])
 local count = tonumber(ARGV[7])
+local layout = ARGV[8]
 if count == nil or count < 1 then
   return redis.error_reply('ERR_RSP_ARGS record count must be a positive integer')
 end
@@ -40,19 +49,27 @@ end
 
 -- Check the whole shape first, so a malformed call writes nothing.
 local argc = #ARGV
-local i = 8
-for _ = 1, count do
-  local f = tonumber(ARGV[i])
-  if f == nil or f < 2 or f % 2 ~= 0 or i + f > argc then
-    return redis.error_reply('ERR_RSP_ARGS bad field count at argument ' .. i)
+if layout == 'v' or layout == 'kv' then
+  local want = 8 + count * (layout == 'v' and 1 or 2)
+  if argc ~= want then
+    return redis.error_reply('ERR_RSP_ARGS layout ' .. layout .. ' needs ' .. want .. ' arguments, got ' .. argc)
   end
-  i = i + f + 1
-end
-if i ~= argc + 1 then
-  return redis.error_reply('ERR_RSP_ARGS ' .. (argc + 1 - i) .. ' arguments left over')
+elseif layout == 'f' then
+  local i = 9
+  for _ = 1, count do
+    local f = tonumber(ARGV[i])
+    if f == nil or f < 2 or f % 2 ~= 0 or i + f > argc then
+      return redis.error_reply('ERR_RSP_ARGS bad field count at argument ' .. i)
+    end
+    i = i + f + 1
+  end
+  if i ~= argc + 1 then
+    return redis.error_reply('ERR_RSP_ARGS ' .. (argc + 1 - i) .. ' arguments left over')
+  end
+else
+  return redis.error_reply('ERR_RSP_ARGS unknown layout ' .. tostring(layout))
 end
 
-local reply = { 1 }
 if idempotent then
   local lastSeq, firstId, lastCount = 0, '-', 0
   local state = redis.call('GET', stateKey)
@@ -64,7 +81,7 @@ if idempotent then
     if firstId == '-' then return redis.error_reply('ERR_RSP_FENCED ' .. seq) end
     -- Already written (a retry after a lost reply): the batch's entries are contiguous, since
     -- the script that wrote them ran atomically.
-    reply[1] = 0
+    local reply = { 0 }
     local entries = redis.call('XRANGE', stream, firstId, '+', 'COUNT', lastCount)
     for e = 1, #entries do reply[e + 1] = entries[e][1] end
     return reply
@@ -74,17 +91,51 @@ if idempotent then
   end
 end
 
-i = 8
-for r = 1, count do
-  local f = tonumber(ARGV[i])
-  reply[r + 1] = redis.call('XADD', stream, '*', unpack(ARGV, i + 1, i + f))
-  i = i + f + 1
+-- The first XADD picks the id ('*'); on Redis ≥ 7.0 the others take '<its ms>-*', so the ids are
+-- consecutive and one id answers for the batch. Older servers get '*' and every id is returned.
+local consecutive = (redis.REDIS_VERSION_NUM or 0) >= 0x070000
+local reply = { 2 }
+local id = '*'
+local first
+if layout == 'v' then
+  for r = 1, count do
+    local got = redis.call('XADD', stream, id, 'payload', ARGV[8 + r])
+    if r == 1 then
+      first = got
+      if consecutive then id = string.match(got, '^%d+') .. '-*' end
+    end
+    if not consecutive then reply[r + 1] = got end
+  end
+elseif layout == 'kv' then
+  local i = 9
+  for r = 1, count do
+    local got = redis.call('XADD', stream, id, 'payload', ARGV[i], 'key', ARGV[i + 1])
+    i = i + 2
+    if r == 1 then
+      first = got
+      if consecutive then id = string.match(got, '^%d+') .. '-*' end
+    end
+    if not consecutive then reply[r + 1] = got end
+  end
+else
+  local i = 9
+  for r = 1, count do
+    local f = tonumber(ARGV[i])
+    local got = redis.call('XADD', stream, id, unpack(ARGV, i + 1, i + f))
+    i = i + f + 1
+    if r == 1 then
+      first = got
+      if consecutive then id = string.match(got, '^%d+') .. '-*' end
+    end
+    if not consecutive then reply[r + 1] = got end
+  end
 end
 
 if idempotent then
-  redis.call('SET', stateKey, seq .. ' ' .. reply[2] .. ' ' .. count, 'PX', ttl)
+  redis.call('SET', stateKey, seq .. ' ' .. first .. ' ' .. count, 'PX', ttl)
 end
 if ARGV[1] ~= '' then
   redis.call('XTRIM', stream, ARGV[1], ARGV[2], ARGV[3])
 end
+if consecutive then return { 1, first } end
 return reply

@@ -2,6 +2,7 @@
  * Per-shard record buffers. Pure bookkeeping: records go into the shard's open batch, which closes
  * when it reaches `batchMaxRecords` or `batchMaxBytes`. Timers and sending live in `sender.ts`.
  */
+import { encodeColumns, fieldsAt, type BufferedRecord, type RecordColumns } from './batch-codec.js';
 
 /** Settles one awaited record. */
 export interface Waiter<T> {
@@ -17,8 +18,8 @@ export interface BatchLimits {
 }
 
 export class Batch<T> {
-  /** The records in `publish-batch.lua`'s ARGV layout: field count, then fields, per record. */
-  readonly args: (string | Buffer | number)[] = [];
+  /** The records, as columns (see `RecordColumns`): no small array per buffered record. */
+  readonly columns: RecordColumns = { values: [], keys: [], extras: undefined, keyed: 0 };
   count = 0;
   bytes = 0;
   attempts = 0;
@@ -29,26 +30,34 @@ export class Batch<T> {
   private settledPromise: Promise<void> | undefined;
   private markSettled: (() => void) | undefined;
   private isSettled = false;
+  private encodedArgs: (string | Buffer | number)[] | undefined;
 
   constructor(readonly createdAt: number) {}
 
-  add(fields: readonly (string | Buffer)[], size: number, waiter: Waiter<T> | undefined): void {
+  add(record: BufferedRecord, size: number, waiter: Waiter<T> | undefined): void {
     if (waiter !== undefined) (this.waiters ??= [])[this.count] = waiter;
-    this.args.push(fields.length);
-    for (let i = 0; i < fields.length; i++) this.args.push(fields[i]!);
+    const columns = this.columns;
+    if (record.fields !== undefined) {
+      (columns.extras ??= [])[this.count] = record.fields;
+      columns.values.push(undefined);
+      columns.keys.push(undefined);
+    } else {
+      columns.values.push(record.value);
+      columns.keys.push(record.key);
+      if (record.key !== undefined) columns.keyed++;
+    }
     this.count++;
     this.bytes += size;
   }
 
-  /** Each record's field/value list, in order (the inverse of `add`). */
-  recordFields(): (string | Buffer)[][] {
-    const out: (string | Buffer)[][] = [];
-    for (let i = 0; i < this.args.length; ) {
-      const n = this.args[i] as number;
-      out.push(this.args.slice(i + 1, i + 1 + n) as (string | Buffer)[]);
-      i += n + 1;
-    }
-    return out;
+  /** Record i's XADD field list (for parking it). */
+  fieldsAt(i: number): (string | Buffer)[] {
+    return fieldsAt(this.columns, i);
+  }
+
+  /** The records as `publish-batch.lua` arguments, encoded once (a retry sends the same). */
+  encoded(): (string | Buffer | number)[] {
+    return (this.encodedArgs ??= encodeColumns(this.columns));
   }
 
   /** Resolves once the batch has an outcome (delivered or failed). Built only when asked for. */
@@ -82,7 +91,7 @@ export class ShardAccumulator<T> {
    * Appends a record; closes the open batch first if the record would overflow it, and after it if
    * the batch is then full. Returns true when a batch closed (it is ready to send).
    */
-  append(fields: readonly (string | Buffer)[], size: number, waiter: Waiter<T> | undefined): boolean {
+  append(record: BufferedRecord, size: number, waiter: Waiter<T> | undefined): boolean {
     let closed = false;
     let batch = this.open;
     if (batch !== undefined && batch.bytes + size > this.limits.batchMaxBytes) {
@@ -91,7 +100,7 @@ export class ShardAccumulator<T> {
       closed = true;
     }
     if (batch === undefined) batch = this.open = new Batch<T>(this.now());
-    batch.add(fields, size, waiter);
+    batch.add(record, size, waiter);
     if (batch.count >= this.limits.batchMaxRecords || batch.bytes >= this.limits.batchMaxBytes) {
       this.closed.push(batch);
       this.open = undefined;

@@ -8,7 +8,8 @@ import type { PartitionerFn } from './partitioner.js';
 
 /**
  * Every producer option: type, bounds, default and meaning in one place. `.default()` is the only
- * source of each default; the README table is written from this file.
+ * source of each default and `.describe()` (or `.meta({ description })`) of each meaning:
+ * `npm run docs:config` writes the table in docs/configuration.md from this schema.
  */
 
 const name = (what: string) =>
@@ -32,6 +33,7 @@ const trimSchema = z.strictObject({
   /** `false` (default) uses `~`: Redis trims whole macro nodes only, which is far cheaper. */
   exact: z.boolean().default(false),
 });
+/** Stream trimming (`trim`, `topics[name].trim`): `{ strategy: 'maxlen' | 'minid', threshold, exact? }`. */
 export type TrimOptions = z.input<typeof trimSchema>;
 
 const topicSchema = z.strictObject({
@@ -47,7 +49,7 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
 const clusterNode = z.union([
   z.string().min(1),
   z.number().int(),
-  z.looseObject({ host: z.string().optional(), port: z.number().int().min(1).max(65535).optional() }),
+  z.strictObject({ host: z.string().optional(), port: z.number().int().min(1).max(65535).optional() }),
 ]);
 
 /**
@@ -63,100 +65,116 @@ const redisSchema = z.union([
 
 /** Where undeliverable records go, and how they come back (DESIGN.md §4). */
 const compensationSchema = z.strictObject({
-  /** `false`: a record that cannot be delivered fails with `DeliveryError` instead of being parked. */
-  enabled: z.boolean().default(true),
-  /**
-   * Local journal for records that can be neither delivered nor parked in Redis (Redis down). Put it
-   * on a persistent volume in production; each namespace gets its own subdirectory.
-   */
-  journalDir: z.string().min(1).default(join(tmpdir(), 'redis-stream-producer-journal')),
-  /** `always`: fdatasync every journal append (survives a machine crash); `never`: leave it to the OS. */
-  journalFsync: z.enum(['always', 'never']).default('always'),
-  /** Delivery attempts of a parked record (the original ones included) before it becomes a dead letter. */
-  maxAttempts: int(1, 1000).default(10),
+  enabled: z.boolean().default(true).describe('Park records that cannot be delivered (in Redis, or in the local journal when Redis is down) and replay them. `false`: they fail with `DeliveryError` instead.'),
+  journalDir: z
+    .string()
+    .min(1)
+    .default(join(tmpdir(), 'redis-stream-producer-journal'))
+    .describe('Local journal directory for records that can be neither delivered nor parked in Redis (Redis down); one subdirectory per namespace. Put it on a persistent volume in production.'),
+  journalFsync: z.enum(['always', 'never']).default('always').describe('`always`: fdatasync every journal append (survives a machine crash); `never`: leave it to the OS.'),
+  maxAttempts: int(1, 1000).default(10).describe('Delivery attempts of a parked record, the original ones included, before it becomes a dead letter.'),
   replay: z
     .strictObject({
-      /** Replay parked records in the background. Off: use `producer.compensation.replayNow()`. */
-      enabled: z.boolean().default(true),
-      /** How often the replayer looks for due records and drains the journal. */
-      intervalMs: int(10, 3_600_000).default(1_000),
-      /** Most records one replay round claims per topic. */
-      batchSize: int(1, 10_000).default(500),
-      /** How long a claimed record is reserved for this producer; must exceed `deliveryTimeoutMs`. */
-      leaseMs: int(1_000, 86_400_000).default(180_000),
-      /** First delay before a failed replay is tried again; doubles per attempt. */
-      backoffMs: int(10, 3_600_000).default(1_000),
-      /** Largest delay between replay attempts. */
-      backoffMaxMs: int(10, 86_400_000).default(60_000),
+      enabled: z.boolean().default(true).describe('Replay parked records in the background. `false`: call `producer.compensation.replayNow()` yourself.'),
+      intervalMs: int(10, 3_600_000).default(1_000).describe('How often the replayer looks for due records and drains the journal.'),
+      batchSize: int(1, 10_000).default(500).describe('Most records one replay round claims per topic.'),
+      leaseMs: int(1_000, 86_400_000)
+        .default(180_000)
+        .describe('How long a claimed record is reserved for one producer, so two replayers never publish it twice. Must exceed `deliveryTimeoutMs`.'),
+      backoffMs: int(10, 3_600_000).default(1_000).describe('First delay before a failed replay is tried again; doubles per attempt (±20% jitter).'),
+      backoffMaxMs: int(10, 86_400_000).default(60_000).describe('Largest delay between replay attempts. At least `backoffMs`.'),
     })
     .prefault({}),
 });
 
 export const producerConfigSchema = z.strictObject({
-  redis: redisSchema.default('redis://127.0.0.1:6379'),
-  /** First part of every key. No `{`, `}`, `:` or whitespace. */
-  namespace: name('namespace').default('rsp'),
-  /** Shards of a topic not listed in `topics`. */
-  defaultShards: int(1, 16384).default(16),
-  /** Per-topic overrides, by topic name. */
-  topics: z.record(topicName, topicSchema).default({}),
-  /** Trimming for every topic that does not set its own. Off by default. */
-  trim: trimSchema.optional(),
-  /**
-   * How long a batch may wait for more records before it is sent, when its shard is busy or
-   * `adaptiveLinger` is off. Kafka's `linger.ms`.
-   */
-  lingerMs: int(0, 60_000).default(5),
-  /**
-   * `true`: a shard with nothing in flight sends at the end of the current tick instead of waiting
-   * `lingerMs`, so a lone awaited send costs about one round trip, while a busy shard still batches
-   * behind its in-flight call. `false`: Kafka's plain linger.
-   */
-  adaptiveLinger: z.boolean().default(true),
-  /** Most records in one script call. Bounds how long one call blocks Redis (≈2 µs a record). */
-  batchMaxRecords: int(1, 100_000).default(1000),
-  /** Most record bytes in one script call. */
-  batchMaxBytes: int(1024, 512 * 1024 * 1024).default(1024 * 1024),
-  /** Script calls in flight at once, across all shards (at most one per shard). */
-  maxInFlight: int(1, 1024).default(8),
-  /** Bytes of records accepted but not yet settled (buffered or in flight). Kafka's `buffer.memory`. */
-  bufferMaxBytes: int(1024, 2 ** 40).default(32 * 1024 * 1024),
-  /** How long `send()` waits for buffer room before it rejects with `BufferFullError`. */
-  maxBlockMs: int(0, 3_600_000).default(60_000),
-  /** Upper bound from accepting a record to its outcome, retries included. */
-  deliveryTimeoutMs: int(1, 3_600_000).default(120_000),
-  /** Deadline of each Redis call; a call without an answer by then counts as failed. */
-  requestTimeoutMs: int(1, 600_000).default(5_000),
-  /** First retry delay after a retriable failure; doubles per attempt, with jitter. */
-  retryBackoffMs: int(0, 60_000).default(100),
-  /** Largest retry delay. */
-  retryBackoffMaxMs: int(0, 600_000).default(1_000),
-  /** Key → shard: `crc32` (the seed's), `murmur2` (Kafka's Java client) or `(key, shards) => shard`. */
-  partitioner: z.union([z.enum(['crc32', 'murmur2']), z.custom<PartitionerFn>((v) => typeof v === 'function', 'expected a function (key: Buffer, shards: number) => number')]).default('crc32'),
-  /**
-   * Each batch carries this producer's id and the shard's next sequence number; the batch script
-   * writes a (producer, sequence) at most once, so retrying after a lost reply cannot duplicate.
-   */
-  idempotent: z.boolean().default(true),
-  /** This producer's id in the idempotence state. Default: random per instance. Same rules as `namespace`. */
-  producerId: name('producerId').optional(),
-  /** How long a shard keeps a producer's idempotence state after its last batch. */
-  idempotenceStateTtlMs: int(60_000, 30 * 24 * 3_600_000).default(7 * 24 * 3_600_000),
-  /**
-   * `leader`: a batch is acknowledged when the master ran its script. `all`: also when `WAIT`
-   * saw it on `ackReplicas` replicas, so a failover cannot lose an acknowledged record (Kafka's `acks`).
-   */
-  acks: z.enum(['leader', 'all']).default('leader'),
-  /** With `acks: 'all'`: replicas that must have the batch. */
-  ackReplicas: int(1, 100).default(1),
+  redis: redisSchema.default('redis://127.0.0.1:6379').meta({
+    description: 'Where to connect: a `redis://`/`rediss://` URL, ioredis options, `{ cluster: [...nodes], options? }` for Redis Cluster, or an ioredis `Redis`/`Cluster` you own (used as it is, left open by `close()`).',
+    accepts: 'URL, ioredis options, `{ cluster }` or a client',
+  }),
+  namespace: name('namespace').default('rsp').describe('First part of every key. No `{`, `}`, `:` or whitespace, at most 128 characters.'),
+  defaultShards: int(1, 16384).default(16).describe("Shards (streams) of a topic not listed in `topics`. A topic's shard count is fixed once its first batch records it in Redis."),
+  topics: z.record(topicName, topicSchema).default({}).meta({
+    description: 'Per-topic overrides, by topic name: `{ shards?, trim? }`. `trim: null` turns the producer-wide `trim` off for that topic.',
+    accepts: '`{ [topic]: { shards?, trim? } }`',
+  }),
+  trim: trimSchema.optional().meta({
+    description: 'Trimming after each batch, in the same script call, for every topic that does not set its own: `maxlen` keeps about `threshold` newest entries, `minid` drops ids below `threshold`; `exact: false` (default) uses `~`, which trims whole macro nodes only and is far cheaper. Off when unset.',
+    accepts: "`{ strategy: 'maxlen' | 'minid', threshold, exact? }`",
+  }),
+  lingerMs: int(0, 60_000)
+    .default(5)
+    .describe("How long a batch may wait for more records, when its shard is busy or `adaptiveLinger` is off (Kafka's `linger.ms`)."),
+  adaptiveLinger: z
+    .boolean()
+    .default(true)
+    .describe("A shard with nothing in flight sends at the end of the current tick instead of waiting `lingerMs`, so a lone awaited send costs about one round trip; a busy shard's next batch fills up behind its in-flight call. `false`: Kafka's plain linger."),
+  batchMaxRecords: int(1, 100_000)
+    .default(1000)
+    .describe('Most records in one script call; bounds how long one call blocks Redis (≈2 ms at 1000 records).'),
+  batchMaxBytes: int(1024, 512 * 1024 * 1024)
+    .default(1024 * 1024)
+    .describe('Most record bytes in one script call. At most `bufferMaxBytes`.'),
+  maxInFlight: int(1, 1024)
+    .default(8)
+    .describe("Script calls in flight at once across all shards; at most one per shard, which keeps each shard's order."),
+  bufferMaxBytes: int(1024, 2 ** 40)
+    .default(32 * 1024 * 1024)
+    .describe("Bytes of records accepted and not yet settled, buffered or in flight (Kafka's `buffer.memory`)."),
+  maxBlockMs: int(0, 3_600_000)
+    .default(60_000)
+    .describe('How long `send()` waits for buffer room before it rejects with `BufferFullError`. `produce()` never waits: it throws at once.'),
+  deliveryTimeoutMs: int(1, 3_600_000)
+    .default(120_000)
+    .describe("Upper bound from accepting a record to its outcome, retries included; a record still undelivered then is parked. Also `close()`'s default wait."),
+  requestTimeoutMs: int(1, 600_000)
+    .default(5_000)
+    .describe('Deadline of every Redis call the producer makes; a call without an answer by then counts as failed, its reply lost. At most `deliveryTimeoutMs`.'),
+  retryBackoffMs: int(0, 60_000)
+    .default(100)
+    .describe('First retry delay after a retriable failure; doubles per attempt, ±20% jitter.'),
+  retryBackoffMaxMs: int(0, 600_000).default(1_000).describe('Largest retry delay. At least `retryBackoffMs`.'),
+  partitioner: z
+    .union([z.enum(['crc32', 'murmur2']), z.custom<PartitionerFn>((v) => typeof v === 'function', 'expected a function (key: Buffer, shards: number) => number')])
+    .default('crc32')
+    .meta({
+      description: "Key → shard: `'crc32'` (the seed's: zlib CRC-32 of the key bytes, mod shards), `'murmur2'` (Kafka's Java client), or your own `(key: Buffer, shards) => shard`.",
+      accepts: '`"crc32"` | `"murmur2"` | function',
+    }),
+  idempotent: z
+    .boolean()
+    .default(true)
+    .describe("Each batch carries this producer's id and the shard's next sequence number; the batch script writes a (producer, sequence) at most once, so a retry after a lost reply cannot duplicate. `false`: a lost reply is not retried but parked as possibly persisted, and replay may duplicate it (at-least-once)."),
+  producerId: name('producerId')
+    .optional()
+    .describe("This producer's id in the idempotence state and in compensation entry ids. Same rules as `namespace`. Default: random per instance."),
+  idempotenceStateTtlMs: int(60_000, 30 * 24 * 3_600_000)
+    .default(7 * 24 * 3_600_000)
+    .describe("How long a shard keeps a producer's idempotence state (`{ns:topic:shard}:p:<producerId>`) after its last batch. A possibly-persisted record replayed later than this could be written twice."),
+  acks: z
+    .enum(['leader', 'all'])
+    .default('leader')
+    .describe("`leader`: a batch is acknowledged when the master ran its script. `all`: also after `WAIT` saw it on `ackReplicas` replicas (same connection, same node), so a failover cannot lose an acknowledged record (Kafka's `acks`). A short `WAIT` is retried idempotently."),
+  ackReplicas: int(1, 100).default(1).describe("With `acks: 'all'`: how many replicas must have each batch."),
   /** Parking undeliverable records in Redis (or a local journal) and replaying them. */
   compensation: compensationSchema.prefault({}),
-  /** Largest record (value + key + header names and values, in bytes). */
-  maxRecordBytes: int(1, 512 * 1024 * 1024).default(1024 * 1024),
-  /** Most headers on one record. */
-  maxHeaders: int(0, 10_000).default(64),
+  maxRecordBytes: int(1, 512 * 1024 * 1024)
+    .default(1024 * 1024)
+    .describe('Largest record: value + key + header names and values, in bytes. At most `bufferMaxBytes`.'),
+  maxHeaders: int(0, 10_000).default(64).describe('Most headers on one record.'),
+  statsIntervalMs: int(0, 86_400_000)
+    .refine((ms) => !(Number.isInteger(ms) && ms > 0 && ms < 10), 'expected 0 (off) or at least 10')
+    .default(5_000)
+    .meta({
+      description: "How often the `stats` event fires (librdkafka's `statistics.interval.ms`); `0` turns it off. No payload is built while nobody listens, and the timer never keeps the process alive. See docs/metrics.md.",
+      accepts: '`0` (off) or integer 10–86400000',
+    }),
 });
 
+/**
+ * Options of `new Producer(options)`; every one is optional. Types, bounds, defaults and meanings
+ * are in the table of docs/configuration.md, generated from `producerConfigSchema` above.
+ */
 export type ProducerConfig = z.input<typeof producerConfigSchema>;
 export type ResolvedConfig = z.output<typeof producerConfigSchema>;
 

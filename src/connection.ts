@@ -92,9 +92,18 @@ function clientReady(client: Redis | Cluster, timeoutMs: number): Promise<void> 
 
 /** Runs `call` with a deadline: ioredis can leave a promise unsettled forever after a reconnect. */
 export function withDeadline<T>(call: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RequestTimeoutError(what, timeoutMs)), timeoutMs);
+  // One promise and one timer per call (no race/finally chain): this wraps every batch.
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new RequestTimeoutError(what, timeoutMs)), timeoutMs);
+    call.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
   });
-  return Promise.race([call, deadline]).finally(() => clearTimeout(timer));
 }

@@ -22,6 +22,7 @@ export class ProducerError extends Error {
 
 /** The producer configuration is invalid; `issues` lists every problem found. */
 export class ConfigError extends ProducerError {
+  /** One line per problem: "`option`: what was expected, got what was given". */
   readonly issues: readonly string[];
   constructor(issues: readonly string[]) {
     super(`Invalid producer config:\n${issues.map((i) => `  - ${i}`).join('\n')}`, 'ERR_CONFIG');
@@ -31,6 +32,7 @@ export class ConfigError extends ProducerError {
 
 /** A record failed validation before it was buffered; `field` names the offending field. */
 export class InvalidRecordError extends ProducerError {
+  /** The record field at fault, e.g. `topic`, `value`, `headers.x-id`, `shard`. */
   readonly field: string;
   constructor(field: string, message: string) {
     super(message, 'ERR_INVALID_RECORD');
@@ -54,8 +56,11 @@ export class ProducerClosedError extends ProducerError {
 
 /** The shard count configured for a topic disagrees with the one stored in Redis. */
 export class TopicConfigError extends ProducerError {
+  /** The topic whose shard count disagrees. */
   readonly topic: string;
+  /** Shards this producer is configured with (`topics[topic].shards` or `defaultShards`). */
   readonly configuredShards: number;
+  /** Shards recorded in Redis (`{namespace:topic}:meta`) by the topic's first producer. */
   readonly storedShards: number;
   constructor(topic: string, configuredShards: number, storedShards: number) {
     super(
@@ -86,11 +91,15 @@ export type Persisted = 'not' | 'possibly';
 
 /** The batch a `DeliveryError` is about. */
 export interface FailedBatch {
+  /** Topic of the batch. */
   topic: string;
+  /** Shard of the batch. */
   shard: number;
+  /** Stream key of the shard, e.g. `{app:orders:3}`. */
   stream: string;
   /** How many records the batch held. */
   records: number;
+  /** Script calls made for the batch (1 = first try). */
   attempts: number;
   /** The batch's sequence number on its shard (what `check-batch` asks about). */
   seq: number;
@@ -98,6 +107,7 @@ export interface FailedBatch {
 
 /** Records could not be written to Redis. `cause` holds the underlying error. */
 export class DeliveryError extends ProducerError {
+  /** Whether the records may be in their stream anyway: `possibly` when the reply was lost. */
   readonly persisted: Persisted;
   /** The batch that failed, when the error is about one. */
   readonly batch: FailedBatch | undefined;
@@ -114,6 +124,7 @@ export class DeliveryError extends ProducerError {
 
 /** An event listener threw; the producer carried on. `cause` holds what it threw. */
 export class ListenerError extends ProducerError {
+  /** The event whose listener threw. */
   readonly event: string;
   constructor(event: string, cause: unknown) {
     super(`A listener of the "${event}" event threw: ${cause instanceof Error ? cause.message : String(cause)}`, 'ERR_LISTENER', { cause });

@@ -6,7 +6,20 @@ export type { ReplayRound } from './compensation/replayer.js';
 export type { ProducerConfig, TrimOptions } from './config.js';
 export type { ProducerRecord } from './record.js';
 export type { PartitionerFn } from './partitioner.js';
-export type { ConnectEvent, DeadLetterEvent, DeliveryEvent, DisconnectEvent, ProducerEvents, ReplayEvent, RetryEvent, SpillEvent } from './events.js';
+export type {
+  ConnectEvent,
+  DeadLetterEvent,
+  DeliveryEvent,
+  DisconnectEvent,
+  ProducerEvents,
+  ReplayEvent,
+  RetryEvent,
+  ShardStats,
+  SpillEvent,
+  StatsCounters,
+  StatsEvent,
+  StatsSummary,
+} from './events.js';
 export {
   BufferFullError,
   ConfigError,

@@ -8,6 +8,7 @@ import { openConnection, whenReady, withDeadline } from './connection.js';
 import { BufferFullError, DeliveryError, InvalidRecordError, ListenerError, ProducerClosedError, ProducerError } from './errors.js';
 import type { ProducerEvents } from './events.js';
 import { keyPartitioner, StickyShardChooser } from './partitioner.js';
+import { bufferedRecord } from './batch-codec.js';
 import { encodeRecord, type EncodedRecord, type ProducerRecord } from './record.js';
 import { classifyRedisError } from './redis-errors.js';
 import { loadScripts } from './scripts.js';
@@ -18,11 +19,17 @@ import { CompensationStore, type CompensationStats, type ListOptions, type Purge
 import type { CompensationEntry } from './compensation/entry.js';
 import { Sender, type EventSink, type SendAck, type SenderTopic, type ShardSender } from './sender.js';
 import { TopicRegistry } from './topics.js';
+import { StatsCollector } from './stats/collector.js';
+import { registerCollector } from './stats/registry.js';
+import { shardQueues } from './stats/shard-queues.js';
 
 /** A record of `sendBatch()` that was not delivered: refused before buffering, or failed in Redis. */
 export interface FailedResult {
+  /** Tells a failed result from a `SendAck` (`delivered` or `spilled`). */
   status: 'failed';
+  /** The record's topic, or undefined when the record had no valid `topic` string. */
   topic: string | undefined;
+  /** Why: `InvalidRecordError`, `BufferFullError`, `TopicConfigError`, `ProducerClosedError` or `DeliveryError`. */
   error: ProducerError;
 }
 
@@ -63,6 +70,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
   private readonly detachClient: () => void;
   private readonly parker: Parker;
   private readonly replayer: Replayer;
+  private readonly stats: StatsCollector;
   /** Inspect and drive the compensation store (parked records, dead letters, replay). */
   readonly compensation: CompensationApi;
   private closing: Promise<void> | undefined;
@@ -70,6 +78,11 @@ export class Producer extends EventEmitter<ProducerEvents> {
   readonly producerId: string;
   private connects = 0;
 
+  /**
+   * Validates `options` (docs/configuration.md) and prepares the connection; nothing is sent yet.
+   * Throws a `ConfigError` listing every invalid option. The connection opens in the background;
+   * `connect()` waits for it.
+   */
   constructor(options: ProducerConfig = {}) {
     super();
     this.config = resolveConfig(options);
@@ -87,6 +100,15 @@ export class Producer extends EventEmitter<ProducerEvents> {
     this.producerId = this.config.producerId ?? randomUUID().replace(/-/g, '').slice(0, 16);
     const config = this.config;
     const scripts = loadScripts(client);
+    const stats = new StatsCollector({
+      producerId: this.producerId,
+      bufferMaxBytes: config.bufferMaxBytes,
+      now: () => performance.now(),
+      wallClock: Date.now,
+      gauges: () => ({ bufferedBytes: this.gate.usedBytes, shards: shardQueues(this.topics.all()) }),
+    });
+    this.stats = stats;
+    registerCollector(this, stats);
     const store = new CompensationStore({ client, namespace: config.namespace, requestTimeoutMs: config.requestTimeoutMs });
     const parker = new Parker({
       client,
@@ -110,6 +132,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       now: () => performance.now(),
       random: Math.random,
       park: config.compensation.enabled ? (topic, entries) => parker.park(topic, entries) : undefined,
+      stats,
       onSettled: (topic, shard, seq, count, landed) => {
         // The batch landed after all: its parked copies must not be replayed.
         if (landed) {
@@ -130,17 +153,22 @@ export class Producer extends EventEmitter<ProducerEvents> {
       republish: (topic, shard, fields) => this.republish(topic, shard, fields),
       wallClock: Date.now,
       random: Math.random,
+      stats,
     });
+    // The client's offline queue is off: a call before the connection is up would fail at once.
+    const connected = <T>(call: () => Promise<T>): Promise<T> => this.connect().then(call);
     this.compensation = {
-      topics: () => parker.topics(),
-      stats: (topic) => store.stats(topic),
-      list: (topic, options) => store.list(topic, options),
+      topics: () => connected(() => parker.topics()),
+      stats: (topic) => connected(() => store.stats(topic)),
+      list: (topic, options) => connected(() => store.list(topic, options)),
       journaled: () => parker.journaled(),
-      replayNow: () => this.replayer.runOnce(),
-      purge: (topic, options) => store.purge(topic, options),
-      requeueDead: (topic, ids) => store.requeueDead(topic, ids),
+      replayNow: () => connected(() => this.replayer.runOnce()),
+      purge: (topic, options) => connected(() => store.purge(topic, options)),
+      requeueDead: (topic, ids) => connected(() => store.requeueDead(topic, ids)),
     };
     if (config.compensation.enabled && config.compensation.replay.enabled) this.replayer.start();
+    // No payload is built unless someone listens to `stats` when the timer fires.
+    stats.start(config.statsIntervalMs, () => this.listenerCount('stats') > 0, (event) => this.emitSafely('stats', event));
     this.detachClient = this.watchClient();
   }
 
@@ -175,7 +203,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     return new Promise<SendAck>((resolve, reject) => {
       const waiter: Waiter<SendAck> = { resolve, reject };
       if (this.gate.tryReserve(encoded.size)) {
-        this.sender.append(topic, shard, encoded.fields, encoded.size, waiter);
+        this.sender.append(topic, shard, encoded, encoded.size, waiter);
         return;
       }
       this.gate.reserve(encoded.size, this.config.maxBlockMs).then(() => {
@@ -183,7 +211,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
           this.gate.release(encoded.size);
           reject(new ProducerClosedError());
         } else {
-          this.sender.append(topic, shard, encoded.fields, encoded.size, waiter);
+          this.sender.append(topic, shard, encoded, encoded.size, waiter);
         }
       }, reject);
     });
@@ -221,7 +249,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
           'await producer.waitForRoom() before producing more',
       );
     }
-    this.sender.append(topic, shard, encoded.fields, encoded.size);
+    this.sender.append(topic, shard, encoded, encoded.size);
   }
 
   /**
@@ -259,6 +287,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       await this.parker.close();
       if (this.ownsClient) await closeClient(this.client, this.config.requestTimeoutMs);
       this.detachClient();
+      this.stats.stop();
     })();
     return this.closing;
   }
@@ -278,7 +307,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     let size = 0;
     for (const f of fields) size += typeof f === 'string' ? Buffer.byteLength(f) : f.length;
     return new Promise<SendAck>((resolve, reject) => {
-      this.gate.reserve(size, this.config.maxBlockMs).then(() => this.sender.append(state, shard, fields, size, { resolve, reject, noPark: true }), reject);
+      this.gate.reserve(size, this.config.maxBlockMs).then(() => this.sender.append(state, shard, bufferedRecord(fields), size, { resolve, reject, noPark: true }), reject);
     });
   }
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
+import { decodeReply, type PublishReply } from './batch-codec.js';
 import { DeliveryError, ProducerError } from './errors.js';
 
 /**
@@ -9,7 +10,7 @@ import { DeliveryError, ProducerError } from './errors.js';
  * other's script.
  */
 
-const SCRIPT_VERSION = 3;
+const SCRIPT_VERSION = 4;
 const luaDir = new URL('../lua/', import.meta.url);
 
 export type ScriptCall = (...args: (string | number | Buffer | (string | Buffer | number)[])[]) => Promise<unknown>;
@@ -55,24 +56,19 @@ export interface WaitArgs {
   timeoutMs: number;
 }
 
-/** What `publish-batch.lua` answered. */
-export interface PublishReply {
-  /** false: this sequence had landed before; `ids` are the original ones. */
-  written: boolean;
-  ids: string[];
-}
+export type { PublishReply } from './batch-codec.js';
 
 export interface Scripts {
   /**
-   * `lua/publish-batch.lua`: XADDs every record of `records` (field count, then fields, per record)
-   * to `stream`, at most once per (producer, seq) when `idem` is given.
+   * `lua/publish-batch.lua`: XADDs the `recordCount` records of `encoded` (from `encodeBatch`) to
+   * `stream`, at most once per (producer, seq) when `idem` is given.
    */
   publishBatch(
     stream: string,
     trim: TrimArgs,
     idem: IdempotenceArgs | undefined,
     recordCount: number,
-    records: (string | Buffer | number)[],
+    encoded: (string | Buffer | number)[],
     wait?: WaitArgs,
   ): Promise<PublishReply>;
   /** `lua/check-batch.lua`: did batch `seq` land? If not, fences it so it never will. */
@@ -90,11 +86,17 @@ export function loadScripts(client: Redis | Cluster): Scripts {
     idem === undefined
       ? [stream, `${stream}:p:-`, trim[0], trim[1], trim[2], '', 0, 0, recordCount, records]
       : [stream, idem.stateKey, trim[0], trim[1], trim[2], '1', idem.seq, idem.stateTtlMs, recordCount, records];
-  const parse = (reply: (number | string)[]): PublishReply => ({ written: reply[0] === 1, ids: reply.slice(1) as string[] });
+  const parse = (reply: unknown, recordCount: number): PublishReply => {
+    try {
+      return decodeReply(reply, recordCount);
+    } catch (err) {
+      throw new ProducerError((err as Error).message, 'ERR_BAD_REPLY');
+    }
+  };
   return {
-    publishBatch: async (stream, trim, idem, recordCount, records, wait) => {
-      const args = argsOf(stream, trim, idem, recordCount, records);
-      if (wait === undefined) return parse((await publish(...args)) as (number | string)[]);
+    publishBatch: async (stream, trim, idem, recordCount, encoded, wait) => {
+      const args = argsOf(stream, trim, idem, recordCount, encoded);
+      if (wait === undefined) return parse(await publish(...args), recordCount);
       // One pipeline, so WAIT runs on the connection (and, on a cluster, the node) that ran the script.
       const pipeline = client.pipeline() as unknown as Record<string, (...a: unknown[]) => unknown> & { call(...a: unknown[]): unknown; exec(): Promise<[Error | null, unknown][] | null> };
       pipeline[publishName]!(...args);
@@ -114,7 +116,7 @@ export function loadScripts(client: Redis | Cluster): Scripts {
         const reason = waitError ? `WAIT failed: ${waitError.message}` : `WAIT reached ${String(acked)} of ${wait.replicas} replica(s) within ${wait.timeoutMs} ms`;
         throw new DeliveryError(reason, 'ERR_NOT_ENOUGH_REPLICAS', { retriable: true, persisted: 'possibly', cause: waitError ?? undefined });
       }
-      return parse(reply as (number | string)[]);
+      return parse(reply, recordCount);
     },
     checkBatch: async (stateKey, seq, stateTtlMs) => (await check(stateKey, `${stateKey}:landed`, seq, stateTtlMs)) === 1,
     ensureTopic: (metaKey, shards) => ensure(metaKey, shards) as Promise<number>,

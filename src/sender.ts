@@ -11,13 +11,18 @@ import type { ProducerEvents } from './events.js';
 import type { StickyShardChooser } from './partitioner.js';
 import { producerStateKey } from './keys.js';
 import { classifyRedisError } from './redis-errors.js';
-import type { Scripts, WaitArgs } from './scripts.js';
+import type { BufferedRecord } from './batch-codec.js';
+import type { PublishReply, Scripts, WaitArgs } from './scripts.js';
 import type { TopicState } from './topics.js';
+import type { SenderStatsHooks } from './stats/collector.js';
 
 /** What an awaited `send()` resolves with once its record is in Redis. */
 export interface DeliveredAck {
+  /** The record is in its stream. */
   status: 'delivered';
+  /** The record's topic. */
   topic: string;
+  /** The shard it went to (explicit, by key hash, or sticky for keyless records). */
   shard: number;
   /** Stream key, e.g. `{app:orders:3}`. */
   stream: string;
@@ -27,8 +32,11 @@ export interface DeliveredAck {
 
 /** What `send()` resolves with when its record could not be delivered and was parked for replay. */
 export interface SpilledAck {
+  /** The record is parked for replay, not (surely) in its stream yet. */
   status: 'spilled';
+  /** The record's topic. */
   topic: string;
+  /** The shard it is meant for; the replay writes it there. */
   shard: number;
   /** The stream it is meant for. */
   stream: string;
@@ -101,6 +109,8 @@ export interface SenderDeps {
   onSettled?: (topic: string, shard: number, seq: number, count: number, landed: boolean) => void;
   /** Parks undeliverable records (compensation on); throws if they could not be parked anywhere. */
   park?: (topic: string, entries: CompensationEntry[]) => Promise<'redis' | 'journal'>;
+  /** Counts batch outcomes for the `stats` event (once per batch, never per record). */
+  stats?: SenderStatsHooks;
 }
 
 /**
@@ -132,9 +142,9 @@ export class Sender {
   }
 
   /** Buffers one record for `shard` of `topic`; its room in the buffer is already reserved. */
-  append(topic: SenderTopic, shard: number, fields: readonly (string | Buffer)[], size: number, waiter?: Waiter<SendAck>): void {
+  append(topic: SenderTopic, shard: number, record: BufferedRecord, size: number, waiter?: Waiter<SendAck>): void {
     const state = (topic.shardStates[shard] ??= new ShardSender(topic, shard, topic.streams[shard]!, this.deps.producerId, this.deps.config, this.deps.now));
-    if (state.acc.append(fields, size, waiter)) this.deps.sticky.batchClosed(topic.name, shard, topic.shards);
+    if (state.acc.append(record, size, waiter)) this.deps.sticky.batchClosed(topic.name, shard, topic.shards);
     this.schedule(state);
   }
 
@@ -246,18 +256,14 @@ export class Sender {
         }
         if (state.unsettled !== undefined) await this.settle(state, state.unsettled);
         sent = true;
+        const calledAt = now();
         const reply = await withDeadline(
-          scripts.publishBatch(state.stream, topic.trim, idem, batch.count, batch.args, this.wait),
+          scripts.publishBatch(state.stream, topic.trim, idem, batch.count, batch.encoded(), this.wait),
           config.requestTimeoutMs,
           'publish-batch',
         );
-        const ids = reply.ids;
-        if (reply.written && ids.length !== batch.count) {
-          throw new ProducerError(`publish-batch answered ${ids.length} ids for ${batch.count} records`, 'ERR_BAD_REPLY');
-        }
-        // A duplicate whose entries were trimmed since: the first id stands for the missing ones.
-        while (ids.length < batch.count) ids.push(ids[0] ?? '0-0');
-        this.succeed(state, batch, ids);
+        this.deps.stats?.batchDelivered(topic.name, state.shard, state.stream, batch.count, batch.bytes, calledAt - batch.createdAt, now() - calledAt);
+        this.succeed(state, batch, reply);
         return;
       } catch (err) {
         const kind = classifyRedisError(err);
@@ -269,6 +275,7 @@ export class Sender {
         const safe = persisted === 'not' || config.idempotent;
         if (kind.retriable && safe && elapsed + delayMs < config.deliveryTimeoutMs && !this.abortedWith) {
           const error = err instanceof ProducerError ? err : new DeliveryError(describeFailure(err), kind.code, { retriable: true, persisted, cause: err });
+          this.deps.stats?.retried(topic.name, state.shard, state.stream);
           if (events.listening('retry')) {
             events.emit('retry', { topic: topic.name, shard: state.shard, stream: state.stream, records: batch.count, attempt: batch.attempts, delayMs, error });
           }
@@ -290,12 +297,16 @@ export class Sender {
     this.deps.onSettled?.(state.topic.name, state.shard, unsettled.seq, unsettled.count, landed);
   }
 
-  private succeed(state: ShardSender, batch: Batch<SendAck>, ids: string[]): void {
+  private succeed(state: ShardSender, batch: Batch<SendAck>, reply: PublishReply): void {
+    // Ids are built only for those who asked: a fire-and-forget batch with no `delivery` listener
+    // never turns the script's one-id reply into a thousand strings.
+    // A duplicate whose entries were trimmed since answers fewer ids: the first stands for the rest.
+    const idAt = (i: number): string => (i < reply.count ? reply.idAt(i) : reply.count > 0 ? reply.idAt(0) : '0-0');
     const waiters = batch.waiters;
     if (waiters !== undefined) {
       const { topic, shard, stream } = state;
       for (let i = 0; i < waiters.length; i++) {
-        waiters[i]?.resolve({ status: 'delivered', topic: topic.name, shard, stream, id: ids[i]! });
+        waiters[i]?.resolve({ status: 'delivered', topic: topic.name, shard, stream, id: idAt(i) });
       }
     }
     const { events, now } = this.deps;
@@ -304,7 +315,7 @@ export class Sender {
         topic: state.topic.name,
         shard: state.shard,
         stream: state.stream,
-        ids,
+        ids: Array.from({ length: batch.count }, (_, i) => idAt(i)),
         attempts: batch.attempts,
         latencyMs: now() - batch.createdAt,
       });
@@ -328,7 +339,6 @@ export class Sender {
       return;
     }
     const waiters = batch.waiters;
-    const fields = batch.recordFields();
     const entries: CompensationEntry[] = [];
     const indexes: number[] = [];
     for (let i = 0; i < batch.count; i++) {
@@ -338,7 +348,7 @@ export class Sender {
         id: entryId(this.deps.producerId, state.shard, batch.seq, i),
         topic: state.topic.name,
         shard: state.shard,
-        fields: fields[i]!,
+        fields: batch.fieldsAt(i),
         producerId: this.deps.producerId,
         seq: batch.seq,
         persisted,
@@ -362,6 +372,7 @@ export class Sender {
         waiters[i]?.resolve({ status: 'spilled', topic: state.topic.name, shard: state.shard, stream: state.stream, compensationId: entries[k]!.id, persisted, parkedIn, error });
       }
     }
+    if (entries.length > 0) this.deps.stats?.spilled(state.topic.name, state.shard, state.stream, entries.length, parkedIn);
     if (entries.length > 0 && this.deps.events.listening('spill')) {
       this.deps.events.emit('spill', { topic: state.topic.name, shard: state.shard, stream: state.stream, ids: entries.map((e) => e.id), persisted, to: parkedIn, error });
     }
@@ -373,6 +384,7 @@ export class Sender {
     const forWaiters = cause instanceof TopicConfigError ? cause : error;
     const waiters = batch.waiters;
     if (waiters !== undefined) for (const waiter of waiters) waiter?.reject(forWaiters);
+    if (error.batch) this.deps.stats?.failed(error.batch.topic, error.batch.shard, error.batch.stream, error.batch.records);
     this.deps.events.emit('error', error);
   }
 }

@@ -7,7 +7,9 @@ import type { Persisted } from '../errors.js';
 export interface CompensationEntry {
   /** `<producerId>:<shard>:<seq>:<index>`: unique and deterministic, so parking the same record twice is harmless. */
   id: string;
+  /** Topic the record was sent to. */
   topic: string;
+  /** Shard the record was assigned to; replay writes it to the same shard, keeping its key's shard. */
   shard: number;
   /** The XADD field/value list the producer encoded (`payload`, value, [`key`, key], [`h:<name>`, value]…). */
   fields: (string | Buffer)[];

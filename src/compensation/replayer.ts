@@ -6,6 +6,7 @@ import { producerStateKey, streamKey } from '../keys.js';
 import { classifyRedisError } from '../redis-errors.js';
 import type { Scripts } from '../scripts.js';
 import type { EventSink, SendAck } from '../sender.js';
+import type { ReplayStatsHooks } from '../stats/collector.js';
 import type { CompensationEntry } from './entry.js';
 import type { Parker } from './parker.js';
 import type { CompensationStore } from './store.js';
@@ -26,15 +27,21 @@ export interface ReplayerDeps {
   /** Milliseconds since the epoch: the store's schedule is in wall-clock time. */
   wallClock: () => number;
   random: () => number;
+  /** Counts replay outcomes for the `stats` event (once per topic and round). */
+  stats?: ReplayStatsHooks;
 }
 
 /** What one replay round did. */
 export interface ReplayRound {
   /** Records moved from the local journal into Redis. */
   drained: number;
+  /** Parked records written to their stream. */
   replayed: number;
+  /** Possibly-persisted records found in their stream already (the lost reply's batch had landed); removed, not written again. */
   alreadyDelivered: number;
+  /** Records whose replay failed and that were rescheduled with backoff. */
   retryLater: number;
+  /** Records that failed their last allowed attempt (`compensation.maxAttempts`) and moved to the dead-letter set. */
   deadLettered: number;
 }
 
@@ -87,6 +94,7 @@ export class Replayer {
       const entries = await store.claim(topic, { limit: batchSize, leaseMs, owner: producerId });
       const outcomes = await Promise.all(entries.map((entry) => this.replayOne(entry)));
       for (const outcome of outcomes) result[outcome]++;
+      this.deps.stats?.replayOutcomes(topic, outcomes);
     }
     return result;
   }

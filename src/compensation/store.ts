@@ -52,6 +52,7 @@ export interface ClaimOptions {
   owner: string;
 }
 
+/** Which entries `producer.compensation.list()` returns: a page of pending or dead-lettered ones. */
 export interface ListOptions {
   /** List dead-lettered entries instead of pending ones. @default false */
   dead?: boolean;
@@ -61,6 +62,7 @@ export interface ListOptions {
   count?: number;
 }
 
+/** What `producer.compensation.purge()` deletes. Without options: every pending entry of the topic. */
 export interface PurgeOptions {
   /** Purge the dead-lettered entries instead of the pending ones (ignored with `ids`). @default false */
   dead?: boolean;
@@ -68,6 +70,7 @@ export interface PurgeOptions {
   ids?: string[];
 }
 
+/** Counts of one topic's compensation store, from `producer.compensation.stats()`. */
 export interface CompensationStats {
   /** Entries scheduled, due or not (leased ones included). */
   pending: number;

@@ -9,6 +9,13 @@ afterEach(() => res.closeAll());
 const nsOf = (p: unknown) => (p as { config: { namespace: string } }).config.namespace;
 
 describe('compensation: park undeliverable records, replay them later', () => {
+  it('answers inspection calls on a producer that has not connected yet', async () => {
+    const producer = res.producer({ compensation: { replay: { enabled: false } } });
+    expect(await producer.compensation.stats('orders')).toMatchObject({ pending: 0, dead: 0 });
+    expect(await producer.compensation.topics()).toEqual([]);
+    expect(await producer.compensation.list('orders')).toEqual([]);
+  });
+
   it('parks a batch Redis refuses, and replays it once the cause is fixed', async () => {
     const producer = res.producer({ defaultShards: 2, compensation: { replay: { enabled: false } } });
     const admin = res.admin();

@@ -142,10 +142,13 @@ describe('the Lua script', () => {
     const client = (producer as unknown as { client: Record<string, (...a: unknown[]) => Promise<unknown>> }).client;
     const admin = res.admin();
     const call = (...args: unknown[]) => client[scriptCommand('publish-batch')]!('{x:y:0}', '{x:y:0}:p:test', '', '', '', ...args);
-    await expect(call('1', 1, 60_000, 2, [2, 'payload', 'a', 3, 'payload', 'b'])).rejects.toThrow(/ERR_RSP_ARGS bad field count/);
-    await expect(call('1', 1, 60_000, 1, [2, 'payload', 'a', 'extra'])).rejects.toThrow(/ERR_RSP_ARGS 1 arguments left over/);
-    await expect(call('1', 0, 60_000, 1, [2, 'payload', 'a'])).rejects.toThrow(/ERR_RSP_ARGS sequence/);
-    await expect(call('', 0, 0, 0, [])).rejects.toThrow(/ERR_RSP_ARGS record count/);
+    await expect(call('1', 1, 60_000, 2, ['f', 2, 'payload', 'a', 3, 'payload', 'b'])).rejects.toThrow(/ERR_RSP_ARGS bad field count/);
+    await expect(call('1', 1, 60_000, 1, ['f', 2, 'payload', 'a', 'extra'])).rejects.toThrow(/ERR_RSP_ARGS 1 arguments left over/);
+    await expect(call('1', 1, 60_000, 2, ['v', 'a'])).rejects.toThrow(/ERR_RSP_ARGS layout v needs 10 arguments, got 9/);
+    await expect(call('1', 1, 60_000, 2, ['kv', 'a', 'k', 'b'])).rejects.toThrow(/ERR_RSP_ARGS layout kv needs 12 arguments/);
+    await expect(call('1', 1, 60_000, 1, ['x', 'a'])).rejects.toThrow(/ERR_RSP_ARGS unknown layout x/);
+    await expect(call('1', 0, 60_000, 1, ['v', 'a'])).rejects.toThrow(/ERR_RSP_ARGS sequence/);
+    await expect(call('', 0, 0, 0, ['v'])).rejects.toThrow(/ERR_RSP_ARGS record count/);
     expect(await admin.exists('{x:y:0}', '{x:y:0}:p:test')).toBe(0);
   });
 });

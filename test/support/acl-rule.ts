@@ -1,10 +1,10 @@
 /**
- * The least-privilege ACL rule for a producer (README "Security: TLS and a least-privilege ACL"), as
- * the ACL tests create it. Keep it in step with the README: a test checks the README's line.
+ * The least-privilege ACL rule for a producer (docs/security.md), as the ACL tests create it. Keep
+ * it in step with docs/security.md: a test checks the line there.
  */
 
 /**
- * What a producer runs, by command, in the README's order. Lua scripts run under the caller's ACL,
+ * What a producer runs, by command, in the order of docs/security.md. Lua scripts run under the caller's ACL,
  * so the commands inside them count (and their keys are checked).
  */
 export const PRODUCER_COMMANDS: readonly string[] = [
@@ -28,7 +28,7 @@ export function aclKeyPattern(namespace: string): string {
   return `~{${namespace.replace(/[*?[\]\\]/g, '\\$&')}:*`;
 }
 
-/** The README's rule for `namespace`, as `ACL SETUSER <user>` arguments. */
+/** The documented rule for `namespace`, as `ACL SETUSER <user>` arguments. */
 export function aclRule(namespace: string, password: string, extraCommands: readonly string[] = []): string[] {
   return ['reset', 'on', `>${password}`, aclKeyPattern(namespace), ...[...PRODUCER_COMMANDS, ...extraCommands].map((c) => `+${c}`)];
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ShardAccumulator } from '../../src/accumulator.js';
 
-const fields = (v: string) => ['payload', v];
+const fields = (v: string) => ({ value: v, key: undefined, fields: undefined });
 
 describe('ShardAccumulator', () => {
   it('closes a batch at batchMaxRecords', () => {
@@ -13,7 +13,8 @@ describe('ShardAccumulator', () => {
     acc.append(fields('d'), 1, undefined);
     const first = acc.takeNext()!;
     expect(first.count).toBe(3);
-    expect(first.args).toEqual([2, 'payload', 'a', 2, 'payload', 'b', 2, 'payload', 'c']);
+    expect([0, 1, 2].map((i) => first.fieldsAt(i))).toEqual([['payload', 'a'], ['payload', 'b'], ['payload', 'c']]);
+    expect(first.encoded()).toEqual(['v', 'a', 'b', 'c']);
     expect(acc.takeNext()!.count).toBe(1); // the open batch, closed on demand
     expect(acc.takeNext()).toBeUndefined();
     expect(acc.isEmpty()).toBe(true);

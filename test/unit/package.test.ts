@@ -44,13 +44,13 @@ async function packList(): Promise<string[]> {
 }
 
 describe('published package (npm pack --dry-run)', () => {
-  it('ships only dist/, lua/, README.md, LICENSE and package.json', async () => {
-    expect([...(pkg.files ?? [])].sort()).toEqual(['LICENSE', 'README.md', 'dist', 'lua']);
+  it('ships only bin/, dist/, lua/, README.md, LICENSE and package.json', async () => {
+    expect([...(pkg.files ?? [])].sort()).toEqual(['LICENSE', 'README.md', 'bin', 'dist', 'lua']);
 
     const paths = await packList();
-    const stray = paths.filter((p) => !/^(dist|lua)\//.test(p) && !['README.md', 'LICENSE', 'package.json'].includes(p));
+    const stray = paths.filter((p) => !/^(dist|lua)\//.test(p) && !['bin/rsp.js', 'README.md', 'LICENSE', 'package.json'].includes(p));
     expect(stray).toEqual([]);
-    for (const required of ['package.json', 'README.md', 'LICENSE']) expect(paths).toContain(required);
+    for (const required of ['package.json', 'README.md', 'LICENSE', 'bin/rsp.js']) expect(paths).toContain(required);
 
     // Every script is shipped: the library loads lua/*.lua at start-up.
     const scripts = readdirSync(join(root, 'lua')).filter((f) => f.endsWith('.lua'));

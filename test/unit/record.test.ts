@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidRecordError } from '../../src/errors.js';
-import { decodeEntry, encodeRecord } from '../../src/record.js';
+import { decodeEntry, encodeRecord, entryFields } from '../../src/record.js';
 
 const limits = { maxRecordBytes: 1000, maxHeaders: 4 };
 
@@ -17,7 +17,7 @@ function invalid(record: unknown, lim = limits): InvalidRecordError {
 describe('encodeRecord', () => {
   it('encodes the seed entry layout: payload, key, h:<name>', () => {
     const r = encodeRecord({ topic: 'orders', value: '{"total":12}', key: 'user-42', headers: { source: 'api', trace: Buffer.from('ab') } }, limits);
-    expect(r.fields).toEqual(['payload', '{"total":12}', 'key', 'user-42', 'h:source', 'api', 'h:trace', Buffer.from('ab')]);
+    expect(entryFields(r)).toEqual(['payload', '{"total":12}', 'key', 'user-42', 'h:source', 'api', 'h:trace', Buffer.from('ab')]);
     expect(r.key).toBe('user-42');
     expect(r.size).toBe(12 + 7 + 'source'.length + 3 + 'trace'.length + 2);
     expect(decodeEntry(['payload', 'v', 'key', 'k', 'h:a', 'b'])).toEqual({ value: 'v', key: 'k', headers: { a: 'b' } });
@@ -29,7 +29,8 @@ describe('encodeRecord', () => {
 
   it('keeps an explicit shard and a keyless record has no key', () => {
     const r = encodeRecord({ topic: 't', value: Buffer.alloc(3), shard: 2 }, limits);
-    expect(r).toMatchObject({ shard: 2, key: undefined, fields: ['payload', Buffer.alloc(3)] });
+    expect(r).toMatchObject({ shard: 2, key: undefined });
+    expect(entryFields(r)).toEqual(['payload', Buffer.alloc(3)]);
   });
 
   it.each([

@@ -6,12 +6,15 @@
  *   - TRYAGAIN while one key has moved and the other has not (a multi-key call can run on neither node),
  *   - ASK once both keys are on the destination and the slot is still MIGRATING/IMPORTING,
  *   - MOVED once the slot is assigned to the destination.
- * The test runs its own cluster (not the project's shared one) and ends with the invariant: every
- * value in its stream exactly once.
+ * The move is `migrateSlot` (src/admin/migrate-slot.ts, what `balanceTopic` runs), paced through its
+ * step callback so each phase lasts long enough to be seen. The test runs its own cluster (not the
+ * project's shared one) and ends with the invariant: every value in its stream exactly once.
  */
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DeliveryEvent, ProducerError, RetryEvent, SendAck, SpillEvent } from '../../../src/index.js';
+import { ClusterNodes } from '../../../src/admin/cluster-nodes.js';
+import { migrateSlot } from '../../../src/admin/migrate-slot.js';
 import { eventually, Resources, uniqueNamespace } from '../../support/helpers.js';
 import { expectNothingLostNothingDuplicated } from '../../support/invariant.js';
 import { startRedisCluster, type RedisClusterHandle } from '../../support/redis-cluster.js';
@@ -28,6 +31,7 @@ const SPLIT_HOLD_MS = 2_500;
 let cluster: RedisClusterHandle;
 const res = new Resources();
 const clients: (Redis | Cluster)[] = [];
+const closers: (() => void)[] = [];
 
 beforeAll(async () => {
   cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 1_000 });
@@ -36,6 +40,7 @@ beforeAll(async () => {
 afterEach(async () => {
   await res.closeAll();
   for (const c of clients.splice(0)) c.disconnect();
+  for (const close of closers.splice(0)) close();
 });
 
 afterAll(async () => {
@@ -95,9 +100,9 @@ describe('faults: a busy shard’s slot is migrated to another master', () => {
     const srcPort = await cluster.masterOfSlot(slot);
     const dstPort = (await cluster.masters()).find((p) => p !== srcPort)!;
     const masterPorts = await cluster.masters();
-    const src = node(srcPort);
-    const dst = node(dstPort);
-    const [srcId, dstId] = (await Promise.all([src.cluster('MYID'), dst.cluster('MYID')])) as [string, string];
+    const nodes = await ClusterNodes.load(admin);
+    closers.push(() => nodes.close());
+    const idOf = (port: number) => nodes.nodes.find((n) => n.port === port)!.id;
 
     // Producers: 50 callers awaiting send() on shard 0, plus a produce() now and then, until told to stop.
     const sent: Sent[] = [];
@@ -129,33 +134,37 @@ describe('faults: a busy shard’s slot is migrated to another master', () => {
     const deliveredBetween = (from: number, to: number) => deliveries.filter((d) => d.at >= from && d.at < to).reduce((n, d) => n + d.ids.length, 0);
     const t = { open: 0, split: 0, ask: 0, assigned: 0 };
     const keysMoved: string[] = [];
-    // 1. Open the slot on both sides (the importing side first, as redis-cli does).
-    t.open = performance.now();
-    expect(await dst.cluster('SETSLOT', slot, 'IMPORTING', srcId)).toBe('OK');
-    expect(await src.cluster('SETSLOT', slot, 'MIGRATING', dstId)).toBe('OK');
-    await sleep(HOLD_MS); // both keys still on the source: served there
+    // The move itself is src/admin/migrate-slot.ts (what balanceTopic runs), paced from its steps:
+    // 1. Open the slot on both sides (the importing side first, as redis-cli does); hold it with
+    //    both keys still on the source, so they are served there.
     // 2. Move the keys one at a time. The first one splits the pair: the batch script (2 keys) can run
     //    on neither node (TRYAGAIN). Held longer than ioredis's own TRYAGAIN budget, so the producer's
     //    retry has to carry the batch over. Once both keys are on the destination, the source answers ASK.
-    for (;;) {
-      const keys = (await src.cluster('GETKEYSINSLOT', slot, 100)) as string[];
-      if (keys.length === 0) break;
-      for (const key of keys) {
-        expect(await src.call('MIGRATE', HOST, dstPort, '', 0, 5_000, 'KEYS', key)).toBe('OK');
-        keysMoved.push(key);
-        if (keysMoved.length === 1) t.split = performance.now();
-        await sleep(keysMoved.length === 1 ? SPLIT_HOLD_MS : 0);
-      }
-    }
-    t.ask = performance.now();
-    await sleep(HOLD_MS);
     // 3. Assign the slot to the destination: on the destination, the source, then every other master.
-    expect(await dst.cluster('SETSLOT', slot, 'NODE', dstId)).toBe('OK');
-    expect(await src.cluster('SETSLOT', slot, 'NODE', dstId)).toBe('OK');
-    for (const p of masterPorts.filter((p) => p !== srcPort && p !== dstPort)) {
-      expect(await node(p).cluster('SETSLOT', slot, 'NODE', dstId)).toBe('OK');
-    }
-    t.assigned = performance.now();
+    t.open = performance.now();
+    const moved = await migrateSlot(
+      nodes,
+      { slot, from: idOf(srcPort), to: idOf(dstPort) },
+      {
+        keysPerMigrate: 1,
+        onStep: async (step) => {
+          if (step.step === 'opened') await sleep(HOLD_MS);
+          if (step.step === 'keys-moved') {
+            keysMoved.push(...step.keys);
+            if (keysMoved.length === 1) {
+              t.split = performance.now();
+              await sleep(SPLIT_HOLD_MS);
+            }
+          }
+          if (step.step === 'drained') {
+            t.ask = performance.now();
+            await sleep(HOLD_MS);
+          }
+          if (step.step === 'assigned') t.assigned = performance.now();
+        },
+      },
+    );
+    expect(moved).toBe(2);
 
     // Keep producing after the move, then stop and let everything settle.
     const ackedAtAssign = acked;
@@ -174,8 +183,8 @@ describe('faults: a busy shard’s slot is migrated to another master', () => {
     // The slot is served by the destination now, everywhere, with both keys in it.
     await cluster.waitUntilOk(10_000);
     await eventually(async () => (await cluster.masterOfSlot(slot)) === dstPort, `slot ${slot} served by ${dstPort}`, 5_000);
-    expect(Number(await src.cluster('COUNTKEYSINSLOT', slot))).toBe(0);
-    expect(Number(await dst.cluster('COUNTKEYSINSLOT', slot))).toBe(2);
+    expect(Number(await node(srcPort).cluster('COUNTKEYSINSLOT', slot))).toBe(0);
+    expect(Number(await node(dstPort).cluster('COUNTKEYSINSLOT', slot))).toBe(2);
     expect([...keysMoved].sort()).toEqual([stream, `${stream}:p:${producer.producerId}`].sort());
 
     // What the producer's client met on the way: every error reply is counted by prefix on each

@@ -1,5 +1,5 @@
 /**
- * Least-privilege ACL (issue 7). The README gives one `ACL SETUSER` rule for a producer of namespace
+ * Least-privilege ACL (issue 7). docs/security.md gives one `ACL SETUSER` rule for a producer of namespace
  * N: the commands it needs and the key pattern `~{N:*` (every key the producer touches starts with
  * its namespace's hash tag). This file creates exactly that user on its own `redis-server`, runs the
  * whole producer under it (batching, topic metadata, idempotence through a lost reply, compensation
@@ -40,7 +40,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** Creates the user the README describes for `namespace`; returns its name and password. */
+/** Creates the user docs/security.md describes for `namespace`; returns its name and password. */
 async function createProducerUser(namespace: string): Promise<{ username: string; password: string }> {
   const username = `producer-${namespace}`;
   const password = `pw-${namespace}-${Math.random().toString(36).slice(2)}`;
@@ -68,9 +68,9 @@ function userProducer(user: { username: string; password: string }, port: number
   return producer;
 }
 
-describe('the README rule', () => {
-  it('is the one in the README, and covers every command the Lua scripts run', () => {
-    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+describe('the documented rule', () => {
+  it('is the one in docs/security.md, and covers every command the Lua scripts run', () => {
+    const readme = readFileSync(new URL('../../../docs/security.md', import.meta.url), 'utf8');
     expect(readme).toContain(`ACL SETUSER producer ${aclRule('app', 'change-me').join(' ')}`);
     for (const c of CLUSTER_COMMANDS) expect(readme).toContain(`+${c}`);
     const luaDir = new URL('../../../lua/', import.meta.url);

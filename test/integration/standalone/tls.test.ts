@@ -118,7 +118,7 @@ describe('TLS with verification (server certificate signed by a CA made at test 
 
   it('a `rediss://` URL on a client you own, with the CA in its options', async () => {
     const namespace = uniqueNamespace();
-    // The producer's own rules for a client it is handed (README "Connections").
+    // The producer's own rules for a client it is handed (docs/configuration.md "Connections").
     const own = new Redis(`rediss://127.0.0.1:${optional.tlsPort}`, {
       tls: { ca: pki.ca },
       lazyConnect: true,

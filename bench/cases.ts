@@ -1,0 +1,422 @@
+/**
+ * The benchmark's cases: the producer in its modes and its peers, each a function that writes the
+ * first `n` records of the workload to the streams of namespace `ns`, times only that (connection
+ * set-up excluded) and records an ack latency per send, record, command or batch.
+ * A case runs inside `run-case.ts`, in a process of its own.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import { encodeBatch, type RecordFields } from '../src/batch-codec.js';
+import { Producer, type DeliveryEvent, type ProducerConfig, type ProducerError } from '../src/index.js';
+import { loadScripts } from '../src/scripts.js';
+import type { LatencyRecorder, LatencySummary } from './latency.js';
+import { fieldsAt, PEER_BATCH, peerShardOf, produceAll, recordAt, streamKey, TOPIC, valueAt, type Workload } from './workload.js';
+
+/** Calls in flight for the peers that batch (explicit pipeline, bare EVALSHA). */
+export const PEER_IN_FLIGHT = 8;
+/** Concurrent commands of the auto-pipelining peers: a bounded window, like 1000 awaited callers. */
+export const AUTO_PIPELINE_WINDOW = 1000;
+/** redis-benchmark's pipeline depth (`-P`) and connections (`-c`, its default). */
+export const REDIS_BENCHMARK_PIPELINE = 512;
+export const REDIS_BENCHMARK_CLIENTS = 50;
+/** The producer's default `batchMaxBytes`: the bare EVALSHA loop cuts its batches at the same size. */
+const BARE_BATCH_MAX_BYTES = 1024 * 1024;
+
+/** Times the measured part of a case: wall clock and this process's CPU. */
+export class Stopwatch {
+  private startedAt = NaN;
+  private cpuAtStart: NodeJS.CpuUsage | undefined;
+  elapsedMs = NaN;
+  cpuUs = NaN;
+
+  start(): void {
+    this.cpuAtStart = process.cpuUsage();
+    this.startedAt = performance.now();
+  }
+
+  stop(): void {
+    if (this.cpuAtStart === undefined) throw new Error('Stopwatch.stop() without start()');
+    this.elapsedMs = performance.now() - this.startedAt;
+    const cpu = process.cpuUsage(this.cpuAtStart);
+    this.cpuUs = cpu.user + cpu.system;
+  }
+}
+
+/** What a case runs with. */
+export interface CaseEnv {
+  url: string;
+  w: Workload;
+  ns: string;
+  /** Records to write (the first n of the workload). */
+  n: number;
+  latency: LatencyRecorder;
+  clock: Stopwatch;
+  /** Records done so far, read by the progress reporter. */
+  progress: { done: number };
+  /** Extra producer options (the sweep's grid point); ignored by the peers. */
+  producerConfig: Partial<ProducerConfig>;
+  /** Fire-and-forget: listen to `delivery` for per-record latency (the listener makes the producer build each event's ids). */
+  deliveryLatency: boolean;
+}
+
+/** What a case measured itself instead of the defaults (records = n, this process's CPU and RSS, `env.latency`). */
+export interface CaseOverrides {
+  /** Records actually written, when the tool cannot write exactly n (redis-benchmark). */
+  records?: number;
+  clientCpuUs?: number;
+  peakRssKiB?: number;
+  latency?: LatencySummary;
+}
+
+/** What a case is, for the chart's colours: a plain client, a limit to compare with, or the producer. */
+export type CaseKind = 'peer' | 'limit' | 'producer';
+
+export interface CaseDef {
+  id: string;
+  name: string;
+  kind: CaseKind;
+  /** What one latency sample is. */
+  latencyOf: string;
+  /** Slow case: runs `--await-records` records instead of `--records`. */
+  slow?: boolean;
+  run(env: CaseEnv): Promise<CaseOverrides | void>;
+}
+
+const now = (): number => performance.now();
+
+async function withIoredis<T>(url: string, options: { enableAutoPipelining?: boolean }, fn: (client: Redis) => Promise<T>): Promise<T> {
+  const client = new Redis(url, options);
+  try {
+    await client.ping();
+    return await fn(client);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Runs `workers` loops that each take the next record index until n are taken. */
+async function concurrently(workers: number, n: number, body: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < n) await body(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(workers, n) }, worker));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Peers
+
+const awaitXadd: CaseDef['run'] = ({ url, w, ns, n, latency, clock, progress }) =>
+  withIoredis(url, {}, async (client) => {
+    clock.start();
+    for (let i = 0; i < n; i++) {
+      const t0 = now();
+      await client.xadd(streamKey(ns, peerShardOf(w, i)), '*', ...fieldsAt(w, i));
+      latency.record((now() - t0) * 1000);
+      progress.done = i + 1;
+    }
+    clock.stop();
+  });
+
+const autoPipelining: CaseDef['run'] = ({ url, w, ns, n, latency, clock, progress }) =>
+  withIoredis(url, { enableAutoPipelining: true }, async (client) => {
+    clock.start();
+    await concurrently(AUTO_PIPELINE_WINDOW, n, async (i) => {
+      const t0 = now();
+      await client.xadd(streamKey(ns, peerShardOf(w, i)), '*', ...fieldsAt(w, i));
+      latency.record((now() - t0) * 1000);
+      progress.done++;
+    });
+    clock.stop();
+  });
+
+const explicitPipeline: CaseDef['run'] = ({ url, w, ns, n, latency, clock, progress }) =>
+  withIoredis(url, {}, async (client) => {
+    clock.start();
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < n) {
+        const from = next;
+        const to = Math.min(n, from + PEER_BATCH);
+        next = to;
+        const pipe = client.pipeline();
+        for (let i = from; i < to; i++) pipe.xadd(streamKey(ns, peerShardOf(w, i)), '*', ...fieldsAt(w, i));
+        const t0 = now();
+        const replies = await pipe.exec();
+        latency.record((now() - t0) * 1000);
+        if (!replies) throw new Error('pipeline.exec() returned null');
+        for (const [err] of replies) if (err) throw err;
+        progress.done += to - from;
+      }
+    };
+    await Promise.all(Array.from({ length: PEER_IN_FLIGHT }, worker));
+    clock.stop();
+  });
+
+const nodeRedis: CaseDef['run'] = async ({ url, w, ns, n, latency, clock, progress }) => {
+  // Imported here, so the other cases' processes never load it (their RSS stays theirs).
+  const { createClient } = await import('redis');
+  const client = createClient({ url });
+  client.on('error', () => {}); // a failed command rejects its own promise; this only silences the emitter
+  await client.connect();
+  try {
+    clock.start();
+    // node-redis writes every command issued in the same tick in one go: auto-pipelining is its default.
+    await concurrently(AUTO_PIPELINE_WINDOW, n, async (i) => {
+      const message: Record<string, string> = w.keyless ? { payload: valueAt(w, i) } : { payload: valueAt(w, i), key: w.keys[i]! };
+      const t0 = now();
+      await client.xAdd(streamKey(ns, peerShardOf(w, i)), '*', message);
+      latency.record((now() - t0) * 1000);
+      progress.done++;
+    });
+    clock.stop();
+  } finally {
+    client.destroy();
+  }
+};
+
+/**
+ * The script arguments of one bare batch: the producer's own encoder, so the bare loop always sends
+ * what the producer sends. This is the one place to adapt when `publish-batch.lua`'s wire format changes.
+ */
+export function bareEvalshaArgs(records: readonly RecordFields[]): (string | Buffer | number)[] {
+  return encodeBatch(records);
+}
+
+/** `lua/publish-batch.lua` through the producer's script module on a plain client: no producer around it. */
+const bareEvalsha: CaseDef['run'] = ({ url, w, ns, n, latency, clock, progress }) =>
+  withIoredis(url, {}, async (client) => {
+    const scripts = loadScripts(client);
+    // Value + key bytes, as the producer counts them (the workload is ASCII: characters = bytes).
+    const byteLength = (fields: RecordFields): number => fields[1]!.length + (fields[3]?.length ?? 0);
+    clock.start();
+    // Batches are cut lazily while calls are in flight: records go into per-shard buckets as they
+    // are scanned; a bucket is handed out at PEER_BATCH records or the producer's default
+    // batchMaxBytes, and the partial ones at the end.
+    const buckets: RecordFields[][] = Array.from({ length: w.shards }, () => []);
+    const bytes = new Array<number>(w.shards).fill(0);
+    let cursor = 0;
+    let drain = 0;
+    const nextBatch = (): { shard: number; records: RecordFields[] } | undefined => {
+      while (cursor < n) {
+        const i = cursor++;
+        const shard = peerShardOf(w, i);
+        const fields = fieldsAt(w, i);
+        const bucket = buckets[shard]!;
+        bucket.push(fields);
+        bytes[shard]! += byteLength(fields);
+        if (bucket.length === PEER_BATCH || bytes[shard]! >= BARE_BATCH_MAX_BYTES) {
+          buckets[shard] = [];
+          bytes[shard] = 0;
+          return { shard, records: bucket };
+        }
+      }
+      while (drain < w.shards) {
+        const shard = drain++;
+        if (buckets[shard]!.length > 0) return { shard, records: buckets[shard]! };
+      }
+      return undefined;
+    };
+    // Idempotent like the producer's default: the same script work per batch (state GET + SET).
+    const seqs = new Array<number>(w.shards).fill(0);
+    const worker = async (): Promise<void> => {
+      for (let batch = nextBatch(); batch; batch = nextBatch()) {
+        const stream = streamKey(ns, batch.shard);
+        const idem = { stateKey: `${stream}:p:bench`, seq: ++seqs[batch.shard]!, stateTtlMs: 86_400_000 };
+        const count = batch.records.length;
+        const t0 = now();
+        const reply = await scripts.publishBatch(stream, ['', '', ''], idem, count, bareEvalshaArgs(batch.records));
+        latency.record((now() - t0) * 1000);
+        if (!reply.written || reply.count !== count) throw new Error(`publish-batch answered ${reply.count} ids (written: ${reply.written}) for ${count} records`);
+        progress.done += count;
+      }
+    };
+    await Promise.all(Array.from({ length: PEER_IN_FLIGHT }, worker));
+    clock.stop();
+  });
+
+/** Records redis-benchmark writes for `-n n`: it sends whole pipelines, so n rounded up to `-P`. */
+export const redisBenchmarkRecords = (n: number): number => Math.ceil(n / REDIS_BENCHMARK_PIPELINE) * REDIS_BENCHMARK_PIPELINE;
+
+/**
+ * `redis-benchmark -P 512` with a custom XADD of the workload's shape (redis-benchmark 7.0 has no
+ * `-t xadd`): 16 streams `{ns:t:<12-digit shard>}` via `-r 16`, one value of the workload's size,
+ * a fixed 10-byte key. Its own client CPU and peak RSS come from GNU time, its latency percentiles
+ * from its CSV output (per pipelined request, up to p99).
+ */
+const redisBenchmark: CaseDef['run'] = async ({ url, w, ns, n, clock, progress }) => {
+  const fields = w.keyless ? ['payload', valueAt(w, 0)] : ['payload', valueAt(w, 0), 'key', 'user-12345'];
+  const args = ['-u', url, '-n', String(n), '-P', String(REDIS_BENCHMARK_PIPELINE), '-c', String(REDIS_BENCHMARK_CLIENTS), '-r', String(w.shards), '--csv'];
+  args.push('XADD', `{${ns}:${TOPIC}:__rand_int__}`, '*', ...fields);
+  const timed = existsSync('/usr/bin/time');
+  const [command, argv] = timed ? ['/usr/bin/time', ['-f', 'GNUTIME %U %S %M', 'redis-benchmark', ...args]] : ['redis-benchmark', args];
+  clock.start();
+  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(command, argv as string[], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (c) => resolve({ code: c, stdout: out, stderr: err }));
+  });
+  clock.stop();
+  if (code !== 0) throw new Error(`redis-benchmark exited with ${code}: ${stderr.trim() || stdout.trim()}`);
+  progress.done = n;
+  // CSV: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+  const row = stdout.trim().split('\n').pop()!;
+  const cells = [...row.matchAll(/"([^"]*)"/g)].map((m) => m[1]!);
+  const ms = (i: number): number => Number(cells[i]) * 1000;
+  if (cells.length < 8 || !Number.isFinite(ms(4))) throw new Error(`unexpected redis-benchmark output: ${row}`);
+  const overrides: CaseOverrides = {
+    records: redisBenchmarkRecords(n),
+    latency: { samples: redisBenchmarkRecords(n), p50Us: ms(4), p99Us: ms(6), p999Us: NaN, maxUs: ms(7) },
+  };
+  const gnuTime = /GNUTIME ([\d.]+) ([\d.]+) (\d+)/.exec(stderr);
+  if (gnuTime) {
+    overrides.clientCpuUs = (Number(gnuTime[1]) + Number(gnuTime[2])) * 1e6;
+    overrides.peakRssKiB = Number(gnuTime[3]);
+  } else {
+    overrides.clientCpuUs = NaN;
+    overrides.peakRssKiB = NaN;
+  }
+  return overrides;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The producer
+
+async function withProducer(url: string, ns: string, shards: number, config: Partial<ProducerConfig>, fn: (p: Producer) => Promise<void>): Promise<void> {
+  const producer = new Producer({ redis: url, namespace: ns, defaultShards: shards, ...config });
+  const errors: ProducerError[] = [];
+  producer.on('error', (e) => errors.push(e));
+  try {
+    await producer.connect();
+    await fn(producer);
+  } finally {
+    await producer.close();
+  }
+  if (errors.length > 0) throw new Error(`producer emitted ${errors.length} error event(s), first: ${errors[0]!.message}`);
+}
+
+/**
+ * Fire-and-forget latency, per record from the moment `produce()` accepted it to its batch's
+ * `delivery` event. Keyed records: exact, since a shard's records are delivered in the order they
+ * were produced (one batch per shard in flight), so the i-th id delivered on a shard is the i-th
+ * record produced for it. Keyless records (the sticky partitioner's shard is not visible from
+ * outside): every record of a batch gets the batch's `latencyMs` (its oldest record's), an upper bound.
+ */
+class DeliveryLatency {
+  private readonly acceptedAt: Float64Array;
+  private readonly shardRecords: Int32Array[] = [];
+  private readonly cursor: number[];
+
+  constructor(
+    private readonly w: Workload,
+    n: number,
+    private readonly latency: LatencyRecorder,
+    private readonly progress: { done: number },
+  ) {
+    this.acceptedAt = new Float64Array(w.keyless ? 0 : n);
+    this.cursor = new Array<number>(w.shards).fill(0);
+    if (w.keyless) return;
+    // Each shard's record indexes in produce order, worked out before the clock starts.
+    const counts = new Array<number>(w.shards).fill(0);
+    for (let i = 0; i < n; i++) counts[peerShardOf(w, i)]!++;
+    for (let s = 0; s < w.shards; s++) this.shardRecords.push(new Int32Array(counts[s]!));
+    counts.fill(0);
+    for (let i = 0; i < n; i++) {
+      const s = peerShardOf(w, i);
+      this.shardRecords[s]![counts[s]!++] = i;
+    }
+  }
+
+  accepted = (i: number): void => {
+    if (!this.w.keyless) this.acceptedAt[i] = now();
+  };
+
+  delivered = (event: DeliveryEvent): void => {
+    const k = event.ids.length;
+    this.progress.done += k;
+    if (this.w.keyless) {
+      this.latency.record(event.latencyMs * 1000, k);
+      return;
+    }
+    const t = now();
+    const order = this.shardRecords[event.shard]!;
+    let c = this.cursor[event.shard]!;
+    for (let j = 0; j < k; j++) this.latency.record((t - this.acceptedAt[order[c++]!]!) * 1000);
+    this.cursor[event.shard] = c;
+  };
+}
+
+const fireAndForget =
+  (extra: Partial<ProducerConfig>): CaseDef['run'] =>
+  ({ url, w, ns, n, latency, clock, progress, producerConfig, deliveryLatency }) =>
+    withProducer(url, ns, w.shards, { ...extra, ...producerConfig }, async (producer) => {
+      if (!deliveryLatency) {
+        clock.start();
+        await produceAll(producer, w, n, (i) => (progress.done = i + 1));
+        clock.stop();
+        return;
+      }
+      const tracker = new DeliveryLatency(w, n, latency, progress);
+      producer.on('delivery', tracker.delivered);
+      clock.start();
+      await produceAll(producer, w, n, tracker.accepted);
+      clock.stop();
+    });
+
+const awaitedCallers =
+  (callers: number, extra: Partial<ProducerConfig>): CaseDef['run'] =>
+  ({ url, w, ns, n, latency, clock, progress, producerConfig }) =>
+    withProducer(url, ns, w.shards, { ...extra, ...producerConfig }, async (producer) => {
+      let acked = 0;
+      clock.start();
+      await concurrently(callers, n, async (i) => {
+        const t0 = now();
+        const ack = await producer.send(recordAt(w, i));
+        latency.record((now() - t0) * 1000);
+        if (ack.status === 'delivered') acked++;
+        progress.done++;
+      });
+      clock.stop();
+      if (acked !== n) throw new Error(`${acked} of ${n} sends resolved as delivered`);
+    });
+
+// ---------------------------------------------------------------------------------------------
+// The list
+
+export const PIPELINE = 'ioredis pipeline 1000×8';
+export const EVALSHA = 'bare EVALSHA 1000×8';
+const PLAIN: Partial<ProducerConfig> = { adaptiveLinger: false, lingerMs: 5 };
+// The producer's cases run with idempotence on (the default), as users run it; these twins
+// measure what it costs.
+const NO_IDEM: Partial<ProducerConfig> = { idempotent: false };
+
+/** Every case of the default run, in the order of the first repetition. */
+export const CASES: CaseDef[] = [
+  { id: 'xadd', kind: 'peer', name: 'ioredis await XADD', latencyOf: 'command', slow: true, run: awaitXadd },
+  { id: 'c1', kind: 'producer', name: 'producer 1 awaited caller', latencyOf: 'send', slow: true, run: awaitedCallers(1, {}) },
+  { id: 'auto', kind: 'peer', name: 'ioredis auto-pipelining, 1000 in flight', latencyOf: 'command', run: autoPipelining },
+  { id: 'node', kind: 'peer', name: 'node-redis auto-pipelining, 1000 in flight', latencyOf: 'command', run: nodeRedis },
+  { id: 'pipe', kind: 'peer', name: PIPELINE, latencyOf: 'batch', run: explicitPipeline },
+  { id: 'eval', kind: 'limit', name: EVALSHA, latencyOf: 'batch', run: bareEvalsha },
+  { id: 'rb', kind: 'limit', name: 'redis-benchmark XADD -P 512', latencyOf: 'request', run: redisBenchmark },
+  // Each twin sits next to the case it varies, so both run in the same surroundings (the order
+  // alternates between repetitions).
+  { id: 'ff', kind: 'producer', name: 'producer fire-and-forget', latencyOf: 'record', run: fireAndForget({}) },
+  { id: 'ffn', kind: 'producer', name: 'producer fire-and-forget, idempotent:false', latencyOf: 'record', run: fireAndForget(NO_IDEM) },
+  { id: 'ffp', kind: 'producer', name: 'producer fire-and-forget, adaptiveLinger:false lingerMs:5', latencyOf: 'record', run: fireAndForget(PLAIN) },
+  { id: 'c1000', kind: 'producer', name: 'producer 1000 awaited callers', latencyOf: 'send', run: awaitedCallers(1000, {}) },
+  { id: 'c1000n', kind: 'producer', name: 'producer 1000 awaited callers, idempotent:false', latencyOf: 'send', run: awaitedCallers(1000, NO_IDEM) },
+  { id: 'c1000p', kind: 'producer', name: 'producer 1000 awaited callers, adaptiveLinger:false lingerMs:5', latencyOf: 'send', run: awaitedCallers(1000, PLAIN) },
+  { id: 'c100', kind: 'producer', name: 'producer 100 awaited callers', latencyOf: 'send', run: awaitedCallers(100, {}) },
+];
+
+export function caseById(id: string): CaseDef {
+  const def = CASES.find((c) => c.id === id);
+  if (!def) throw new Error(`unknown case ${JSON.stringify(id)}; known: ${CASES.map((c) => c.id).join(', ')}`);
+  return def;
+}

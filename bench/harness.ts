@@ -1,0 +1,113 @@
+/**
+ * What the benchmark's modes share: the options, the run they belong to, how a case becomes a
+ * child job, the progress line around it, and writing the raw results.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Redis } from 'ioredis';
+import { PEER_IN_FLIGHT, REDIS_BENCHMARK_PIPELINE, type CaseDef } from './cases.js';
+import { runChild } from './child.js';
+import type { Progress } from './progress.js';
+import type { CaseJob, CaseResult } from './run-case.js';
+import { fmtInt, KEY_SPACE, PEER_BATCH, type KeyMode } from './workload.js';
+
+/** `default` runs every case; the others are `--sizes`, `--sweep` and `--memory`. */
+export type Mode = 'default' | 'sizes' | 'sweep' | 'memory';
+
+/** The parsed command line; each flag is described in `throughput.ts`'s header and bench/README.md. */
+export interface Options {
+  mode: Mode;
+  records: number;
+  awaitRecords: number;
+  valueBytes: number;
+  keys: KeyMode;
+  shards: number;
+  maxMiB: number;
+  reps: number;
+  cases: string[] | undefined;
+  latencyCalls: number;
+  warmup: boolean;
+  /** Fire-and-forget cases listen to `delivery` for per-record latency. */
+  deliveryLatency: boolean;
+  seed: number;
+  out: string;
+  slowlogUs: number;
+  callers: number;
+  bufferMiB: number;
+  sampleMs: number;
+}
+
+/** What every mode gets. */
+export interface Run {
+  opts: Options;
+  url: string;
+  admin: Redis;
+  progress: Progress;
+  /** Prefix of this run's namespaces: `b<time>`. */
+  runTag: string;
+  machine: Record<string, string | number>;
+  command: string;
+  /** The dated footer line under the tables. */
+  footer: string;
+  /** Date, machine, Node and Redis in one line, for chart subtitles. */
+  where: string;
+}
+
+/** Records a case writes: the slow ones fewer; none more than `--max-mib` of values. */
+export function recordsFor(def: CaseDef, opts: Options, valueBytes: number): { n: number; note?: string } {
+  const cap = Math.max(1000, Math.floor((opts.maxMiB * 2 ** 20) / valueBytes));
+  const wanted = def.slow ? opts.awaitRecords : opts.records;
+  const n = Math.min(wanted, cap);
+  const notes: string[] = [];
+  if (def.slow && opts.awaitRecords < opts.records) notes.push('fewer: slow case');
+  if (n < wanted) notes.push(`capped at ${opts.maxMiB} MiB of values`);
+  if (def.id === 'rb') notes.push(`-n ${fmtInt(n)} rounded up to whole pipelines of ${REDIS_BENCHMARK_PIPELINE}`);
+  return { n, note: notes.length > 0 ? notes.join('; ') : undefined };
+}
+
+/** The child job that runs case `def` once (after its warm-up), timed, on namespace `ns`. */
+export function caseJob(run: Run, def: CaseDef, ns: string, n: number, valueBytes: number, extra: Partial<CaseJob> = {}): CaseJob {
+  const { opts } = run;
+  return {
+    kind: 'case',
+    caseId: def.id,
+    url: run.url,
+    ns,
+    n,
+    warmup: opts.warmup ? Math.min(n, def.slow ? 2000 : 10_000) : 0,
+    seed: opts.seed,
+    valueBytes,
+    keys: opts.keys,
+    shards: opts.shards,
+    producerConfig: {},
+    slowlog: false,
+    deliveryLatency: opts.deliveryLatency,
+    ...extra,
+  };
+}
+
+export const elapsed = (startedAt: number): string => {
+  const s = Math.round((performance.now() - startedAt) / 1000);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+};
+
+/** Runs a child job with a live progress line `prefix: done/n records · m:ss`. */
+export async function runWithProgress(run: Run, prefix: string, job: CaseJob, startedAt: number): Promise<CaseResult> {
+  run.progress.update(`${prefix} … (${elapsed(startedAt)})`);
+  return runChild(job, (done) => run.progress.update(`${prefix}: ${fmtInt(done)}/${fmtInt(job.n)} records · ${elapsed(startedAt)} elapsed`));
+}
+
+export const sizeLabel = (bytes: number): string => (bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`);
+
+export function writeResults(run: Run, body: Record<string, unknown>, svgPath?: string, svg?: string): void {
+  const { opts } = run;
+  mkdirSync(dirname(opts.out), { recursive: true });
+  const settings = { ...opts, out: undefined, keySpace: KEY_SPACE, peerBatch: PEER_BATCH, peerInFlight: PEER_IN_FLIGHT };
+  writeFileSync(opts.out, JSON.stringify({ date: new Date().toISOString(), command: run.command, machine: run.machine, settings, ...body }, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+  process.stderr.write(`raw results: ${opts.out}\n`);
+  if (svgPath && svg) {
+    writeFileSync(svgPath, svg);
+    process.stderr.write(`chart: ${svgPath}\n`);
+  }
+}
+

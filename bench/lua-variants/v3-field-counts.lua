@@ -1,0 +1,90 @@
+--[[
+  publish-batch: append one batch of records to one shard's stream, at most once per
+  (producer, sequence), then optionally trim it. Every key belongs to the shard's hash tag, so the
+  call touches a single Cluster slot.
+
+  KEYS[1]  stream key of the shard, e.g. {ns:topic:3}
+  KEYS[2]  idempotence state of this producer on this shard, e.g. {ns:topic:3}:p:<producerId>;
+           a string "<lastSeq> <firstId> <count>" (firstId '-' = that sequence was fenced: it
+           must never be written). Ignored when ARGV[4] is ''.
+
+  ARGV[1]  trim strategy: '' (no trim), 'MAXLEN' or 'MINID'
+  ARGV[2]  trim operator: '~' (approximate) or '=' (exact); ignored without a strategy
+  ARGV[3]  trim threshold: MAXLEN count or MINID id; ignored without a strategy
+  ARGV[4]  '1' = idempotent (check and record the sequence), '' = plain
+  ARGV[5]  sequence number of this batch on this shard (integer ≥ 1)
+  ARGV[6]  time to keep the idempotence state, in ms
+  ARGV[7]  record count n
+  ARGV[8…] n records, each: field-value count f (even), then f field/value arguments
+
+  Reply: { written, id1, …, idn }
+    written   1 = written now; 0 = this sequence had already been written: the ids are the
+              original ones (read back with XRANGE; fewer than n if trimming removed some)
+  Errors (nothing written):
+    'ERR_RSP_ARGS <what>'   the arguments do not have the shape above
+    'ERR_RSP_FENCED <seq>'  this sequence was fenced by a replayer: it must not be written
+    'ERR_RSP_STALE <last>'  a later sequence of this producer was already written on this shard
+]]
+local stream = KEYS[1]
+local stateKey = KEYS[2]
+local idempotent = ARGV[4] == '1'
+local seq = tonumber(ARGV[5])
+local ttl = tonumber(ARGV[6])
+local count = tonumber(ARGV[7])
+if count == nil or count < 1 then
+  return redis.error_reply('ERR_RSP_ARGS record count must be a positive integer')
+end
+if idempotent and (seq == nil or seq < 1 or ttl == nil or ttl < 1) then
+  return redis.error_reply('ERR_RSP_ARGS sequence and state ttl must be positive integers')
+end
+
+-- Check the whole shape first, so a malformed call writes nothing.
+local argc = #ARGV
+local i = 8
+for _ = 1, count do
+  local f = tonumber(ARGV[i])
+  if f == nil or f < 2 or f % 2 ~= 0 or i + f > argc then
+    return redis.error_reply('ERR_RSP_ARGS bad field count at argument ' .. i)
+  end
+  i = i + f + 1
+end
+if i ~= argc + 1 then
+  return redis.error_reply('ERR_RSP_ARGS ' .. (argc + 1 - i) .. ' arguments left over')
+end
+
+local reply = { 1 }
+if idempotent then
+  local lastSeq, firstId, lastCount = 0, '-', 0
+  local state = redis.call('GET', stateKey)
+  if state then
+    local s, f, c = string.match(state, '^(%d+) (%S+) (%d+)$')
+    lastSeq, firstId, lastCount = tonumber(s), f, tonumber(c)
+  end
+  if lastSeq == seq then
+    if firstId == '-' then return redis.error_reply('ERR_RSP_FENCED ' .. seq) end
+    -- Already written (a retry after a lost reply): the batch's entries are contiguous, since
+    -- the script that wrote them ran atomically.
+    reply[1] = 0
+    local entries = redis.call('XRANGE', stream, firstId, '+', 'COUNT', lastCount)
+    for e = 1, #entries do reply[e + 1] = entries[e][1] end
+    return reply
+  end
+  if lastSeq > seq then
+    return redis.error_reply('ERR_RSP_STALE ' .. lastSeq)
+  end
+end
+
+i = 8
+for r = 1, count do
+  local f = tonumber(ARGV[i])
+  reply[r + 1] = redis.call('XADD', stream, '*', unpack(ARGV, i + 1, i + f))
+  i = i + f + 1
+end
+
+if idempotent then
+  redis.call('SET', stateKey, seq .. ' ' .. reply[2] .. ' ' .. count, 'PX', ttl)
+end
+if ARGV[1] ~= '' then
+  redis.call('XTRIM', stream, ARGV[1], ARGV[2], ARGV[3])
+end
+return reply

@@ -1,0 +1,131 @@
+/**
+ * The wire format between a batch and `lua/publish-batch.lua` (see its header): the records'
+ * XADD fields encoded into the script's ARGV, and its reply decoded into one id per record.
+ * Pure functions, so the encoding is unit-tested without Redis.
+ */
+
+/** One record's XADD field/value list: `payload`, value[, `key`, key][, `h:<name>`, value]… */
+export type RecordFields = readonly (string | Buffer)[];
+
+/**
+ * A record as it enters a batch: its entry is `payload` = value [+ `key` = key] when `fields` is
+ * undefined; otherwise `fields` is the whole entry (headers, or a replayed entry's stored fields).
+ */
+export interface BufferedRecord {
+  value: string | Buffer | undefined;
+  key: string | Buffer | undefined;
+  fields: RecordFields | undefined;
+}
+
+/** A stored field list as a `BufferedRecord`: value and key alone when that is all it holds. */
+export function bufferedRecord(fields: RecordFields): BufferedRecord {
+  if (fields[0] === 'payload' && fields.length === 2) return { value: fields[1], key: undefined, fields: undefined };
+  if (fields[0] === 'payload' && fields.length === 4 && fields[2] === 'key') return { value: fields[1], key: fields[3], fields: undefined };
+  return { value: undefined, key: undefined, fields };
+}
+
+/**
+ * A batch's records as three columns, the way `Batch` holds them: a record that is only `payload`
+ * [+ `key`] keeps no field list at all (two array slots instead of a small array per buffered
+ * record); any other (headers, a replayed entry) keeps its whole field list in `extras`.
+ */
+export interface RecordColumns {
+  /** `values[i]`: record i's value, or undefined when `extras[i]` holds its fields. */
+  values: (string | Buffer | undefined)[];
+  /** `keys[i]`: record i's key, if it has one and no `extras[i]`. */
+  keys: (string | Buffer | undefined)[];
+  /** `extras[i]`: record i's whole field list, when it is not payload [+ key]; absent when none is. */
+  extras: (RecordFields | undefined)[] | undefined;
+  /** How many records have a key (and no extras). */
+  keyed: number;
+}
+
+/** Splits field lists into columns (the reference form; `Batch` fills its columns as records arrive). */
+export function toColumns(records: readonly RecordFields[]): RecordColumns {
+  const columns: RecordColumns = { values: [], keys: [], extras: undefined, keyed: 0 };
+  records.forEach((fields, i) => {
+    const record = bufferedRecord(fields);
+    if (record.fields !== undefined) (columns.extras ??= [])[i] = record.fields;
+    else if (record.key !== undefined) columns.keyed++;
+    columns.values.push(record.value);
+    columns.keys.push(record.key);
+  });
+  return columns;
+}
+
+/** Record i's XADD field list, rebuilt from the columns. */
+export function fieldsAt(columns: RecordColumns, i: number): (string | Buffer)[] {
+  const extra = columns.extras?.[i];
+  if (extra !== undefined) return [...extra];
+  const key = columns.keys[i];
+  return key === undefined ? ['payload', columns.values[i]!] : ['payload', columns.values[i]!, 'key', key];
+}
+
+/**
+ * Encodes records into the script's ARGV from `ARGV[8]` on: the layout, then the records. The
+ * common shapes (value only; value and key) leave the field names out: `'v'` sends one argument
+ * per record and `'kv'` two, instead of a field count plus every name and value.
+ */
+export function encodeColumns(columns: RecordColumns): (string | Buffer | number)[] {
+  const { values, keys, extras, keyed } = columns;
+  const n = values.length;
+  if (extras === undefined && keyed === 0) return ['v', ...(values as (string | Buffer)[])];
+  if (extras === undefined && keyed === n) {
+    const args: (string | Buffer)[] = new Array(2 * n + 1);
+    args[0] = 'kv';
+    for (let i = 0; i < n; i++) {
+      args[2 * i + 1] = values[i]!;
+      args[2 * i + 2] = keys[i]!;
+    }
+    return args;
+  }
+  const args: (string | Buffer | number)[] = ['f'];
+  for (let i = 0; i < n; i++) {
+    const fields = extras?.[i] ?? fieldsAt(columns, i);
+    args.push(fields.length);
+    for (let f = 0; f < fields.length; f++) args.push(fields[f]!);
+  }
+  return args;
+}
+
+/** `encodeColumns` of field lists: what tests and the benchmark's bare script loop send. */
+export function encodeBatch(records: readonly RecordFields[]): (string | Buffer | number)[] {
+  return encodeColumns(toColumns(records));
+}
+
+/** What `publish-batch.lua` answered, decoded. */
+export interface PublishReply {
+  /** false: this sequence had landed before; `ids` are the original ones (fewer if trimmed since). */
+  written: boolean;
+  /** Number of records the ids cover (the batch's count, or fewer for a trimmed duplicate). */
+  count: number;
+  /** The id of record `i`, built on demand: a consecutive reply carries only the first id. */
+  idAt(i: number): string;
+  /** Every id, in record order. */
+  ids(): string[];
+}
+
+/** Decodes the script's reply for a batch of `count` records; throws on a reply of another shape. */
+export function decodeReply(reply: unknown, count: number): PublishReply {
+  if (!Array.isArray(reply) || reply.length < 1) throw new TypeError(`publish-batch reply is not an array: ${String(reply)}`);
+  const status = reply[0] as number;
+  if (status === 1) {
+    const first = String(reply[1]);
+    const dash = first.indexOf('-');
+    if (reply.length !== 2 || dash < 1) throw new TypeError(`publish-batch reply ${JSON.stringify(reply)} is not { 1, <first id> }`);
+    const ms = first.slice(0, dash);
+    const seqText = first.slice(dash + 1);
+    // Beyond 2^53 a number loses digits: count in BigInt then (a stream whose ids were chosen by hand).
+    const big = seqText.length > 15;
+    const seq = big ? 0 : Number(seqText);
+    const bigSeq = big ? BigInt(seqText) : 0n;
+    const idAt = (i: number): string => (i === 0 ? first : `${ms}-${big ? String(bigSeq + BigInt(i)) : seq + i}`);
+    return { written: true, count, idAt, ids: () => Array.from({ length: count }, (_, i) => idAt(i)) };
+  }
+  if (status === 0 || status === 2) {
+    const ids = reply.slice(1).map(String);
+    if (status === 2 && ids.length !== count) throw new TypeError(`publish-batch answered ${ids.length} ids for ${count} records`);
+    return { written: status === 2, count: ids.length, idAt: (i) => ids[i]!, ids: () => ids };
+  }
+  throw new TypeError(`publish-batch reply has unknown status ${JSON.stringify(status)}`);
+}

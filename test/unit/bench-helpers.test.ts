@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { redisBenchmarkRecords } from '../../bench/cases.js';
+import { LatencyRecorder } from '../../bench/latency.js';
+import { fmtLatency, medianOf } from '../../bench/report.js';
+import type { CaseResult } from '../../bench/run-case.js';
+import { counterDelta, parseInfoFields, scriptCalls, slowCallStats, type ServerCounters } from '../../bench/server-stats.js';
+import { pointsOn, sweepPoints } from '../../bench/sweep.js';
+import { barChartSvg, lineChartsSvg, niceMax, shortNumber } from '../../bench/svg.js';
+import { fieldsAt, makeWorkload, peerShardOf, recordAt } from '../../bench/workload.js';
+import { crc32Partitioner } from '../../src/partitioner.js';
+
+// The benchmark's pure helpers (bench/): what its numbers rest on.
+
+describe('bench workload', () => {
+  it('peers pick the shard the producer picks, so per-record delivery latency is attributed to the right record', () => {
+    const w = makeWorkload(2000, 7);
+    for (let i = 0; i < 2000; i++) expect(peerShardOf(w, i)).toBe(crc32Partitioner(w.keys[i]!, 16));
+  });
+
+  it('keyless records carry no key and stand in for stickiness with runs of 1000 per shard', () => {
+    const w = makeWorkload(5000, 1, { keys: 'keyless', valueBytes: 1024 });
+    expect(recordAt(w, 0)).not.toHaveProperty('key');
+    expect(fieldsAt(w, 0)).toEqual(['payload', w.values[0]]);
+    expect(w.values[0]).toHaveLength(1024);
+    expect([0, 999, 1000, 4999].map((i) => peerShardOf(w, i))).toEqual([0, 0, 1, 4]);
+  });
+});
+
+describe('bench measurements', () => {
+  it('redis-benchmark writes whole pipelines of 512', () => {
+    expect(redisBenchmarkRecords(500_000)).toBe(500_224);
+    expect(redisBenchmarkRecords(10_240)).toBe(10_240);
+  });
+
+  it('reads INFO counters and subtracts them per command', () => {
+    const info = parseInfoFields('# Stats\r\ntotal_net_input_bytes:100\r\ncmdstat_evalsha:calls=10,usec=5000,usec_per_call=500.00\r\n');
+    expect(info.get('cmdstat_evalsha')).toBe('calls=10,usec=5000,usec_per_call=500.00');
+    const at = (calls: number, usec: number): ServerCounters => ({ cpuSec: 1, inBytes: 0, outBytes: 0, commands: { evalsha: { calls, usec }, ping: { calls: 1, usec: 1 } } });
+    const delta = counterDelta(at(10, 5000), at(14, 9000));
+    expect(delta.commands).toEqual({ evalsha: { calls: 4, usec: 4000 } });
+    expect(scriptCalls(delta)).toEqual({ calls: 4, usecPerCall: 1000 });
+  });
+
+  it('takes the p99 script call from SLOWLOG only when the log holds 1 % of the calls', () => {
+    expect(slowCallStats([3000, 900, 2500], 200)).toEqual({ slowestScriptCallUs: 3000, scriptCallP99Us: 2500, scriptCallsOver2ms: 2 });
+    expect(slowCallStats([700], 300)).toEqual({ slowestScriptCallUs: 700, scriptCallP99Us: undefined, scriptCallsOver2ms: 0 });
+    expect(slowCallStats([], 50).slowestScriptCallUs).toBeUndefined();
+  });
+
+  it('reports HdrHistogram percentiles in µs, weighted samples included', () => {
+    const rec = new LatencyRecorder();
+    for (let us = 1; us <= 1000; us++) rec.record(us);
+    rec.record(50_000, 2);
+    const s = rec.summary()!;
+    expect(s.samples).toBe(1002);
+    expect(s.p50Us).toBeGreaterThanOrEqual(500);
+    expect(s.p50Us).toBeLessThanOrEqual(502);
+    expect(s.p999Us).toBeGreaterThanOrEqual(49_950);
+    expect(new LatencyRecorder().summary()).toBeUndefined();
+  });
+
+  it('takes medians over repetitions, leaving out missing values', () => {
+    const reps = [{ scriptUsecPerCall: 3 }, { scriptUsecPerCall: NaN }, { scriptUsecPerCall: 1 }] as CaseResult[];
+    expect(medianOf(reps, (r) => r.scriptUsecPerCall)).toBe(2);
+    expect(fmtLatency(850)).toBe('850 µs');
+    expect(fmtLatency(1234)).toBe('1.23 ms');
+    expect(fmtLatency(undefined)).toBe('n/a');
+  });
+});
+
+describe('bench sweep and charts', () => {
+  it('varies one setting at a time and runs the defaults once', () => {
+    const points = sweepPoints({ batchMaxRecords: 1000, lingerMs: 5, adaptiveLinger: true, maxInFlight: 8 });
+    expect(points).toHaveLength(15);
+    expect(points.filter((p) => p.axes.length === 3).map((p) => p.knobs)).toEqual([{ batchMaxRecords: 1000, lingerMs: 5, adaptiveLinger: true, maxInFlight: 8 }]);
+    expect(pointsOn(points, 'maxInFlight').map((p) => p.knobs.maxInFlight)).toEqual([1, 2, 4, 8, 16]);
+    expect(pointsOn(points, 'linger').map((p) => `${p.knobs.lingerMs}${p.knobs.adaptiveLinger ? 'a' : 'p'}`)).toEqual(['0a', '1a', '5a', '0p', '1p', '5p']);
+  });
+
+  it('draws one bar per value and escapes labels', () => {
+    const svg = barChartSvg({ title: 'a <b> & c', series: ['x'], rows: [{ label: 'p<1>', values: [1500] }, { label: 'q', values: [NaN] }] });
+    expect(svg).toContain('a &lt;b&gt; &amp; c');
+    expect(svg).toContain('p&lt;1&gt;');
+    expect(svg.match(/<rect x="160" y="\d+" width="[\d.]+" height="12"/g)).toHaveLength(1);
+    expect(svg).not.toContain('NaN');
+  });
+
+  it('circles flagged points of a line chart', () => {
+    const svg = lineChartsSvg({ title: 't', panels: [{ title: 'p', xTitle: 'x', xLabels: ['1', '2'], series: [{ name: 's', values: [1, 2], flagged: [false, true] }] }] });
+    expect(svg.match(/r="6"/g)).toHaveLength(1);
+    expect(niceMax(130_000)).toBe(200_000);
+    expect(shortNumber(123_456)).toBe('123k');
+  });
+});
