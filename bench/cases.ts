@@ -56,7 +56,7 @@ export interface CaseEnv {
   progress: { done: number };
   /** Extra producer options (the sweep's grid point); ignored by the peers. */
   producerConfig: Partial<ProducerConfig>;
-  /** Fire-and-forget: listen to `delivery` for per-record latency (the listener makes the producer build each event's ids). */
+  /** False: the fire-and-forget latency twin runs without its `delivery` listener too (`--no-delivery-latency`). */
   deliveryLatency: boolean;
 }
 
@@ -351,11 +351,16 @@ class DeliveryLatency {
   };
 }
 
+/**
+ * `listen`: time each record from produce() to its `delivery` event. The listener makes the
+ * producer build every batch's ids, which a fire-and-forget user without a listener never pays, so
+ * the throughput cases run without it and one twin measures the latency.
+ */
 const fireAndForget =
-  (extra: Partial<ProducerConfig>): CaseDef['run'] =>
+  (extra: Partial<ProducerConfig>, listen = false): CaseDef['run'] =>
   ({ url, w, ns, n, latency, clock, progress, producerConfig, deliveryLatency }) =>
     withProducer(url, ns, w.shards, { ...extra, ...producerConfig }, async (producer) => {
-      if (!deliveryLatency) {
+      if (!listen || !deliveryLatency) {
         clock.start();
         await produceAll(producer, w, n, (i) => (progress.done = i + 1));
         clock.stop();
@@ -407,6 +412,7 @@ export const CASES: CaseDef[] = [
   // Each twin sits next to the case it varies, so both run in the same surroundings (the order
   // alternates between repetitions).
   { id: 'ff', kind: 'producer', name: 'producer fire-and-forget', latencyOf: 'record', run: fireAndForget({}) },
+  { id: 'ffl', kind: 'producer', name: 'producer fire-and-forget, delivery listener (latency)', latencyOf: 'record', run: fireAndForget({}, true) },
   { id: 'ffn', kind: 'producer', name: 'producer fire-and-forget, idempotent:false', latencyOf: 'record', run: fireAndForget(NO_IDEM) },
   { id: 'ffp', kind: 'producer', name: 'producer fire-and-forget, adaptiveLinger:false lingerMs:5', latencyOf: 'record', run: fireAndForget(PLAIN) },
   { id: 'c1000', kind: 'producer', name: 'producer 1000 awaited callers', latencyOf: 'send', run: awaitedCallers(1000, {}) },

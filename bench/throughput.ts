@@ -20,7 +20,7 @@
  *   --cases a,b       only these case ids (default: all; see bench/README.md)
  *   --latency N       sequential calls per lone-call latency subject (default 2000; 0 = skip)
  *   --no-warmup       skip each case's unrecorded warm-up run
- *   --no-delivery-latency  fire-and-forget without a `delivery` listener (no latency for it)
+ *   --no-delivery-latency  run the `ffl` case without its `delivery` listener too (no latency at all)
  *   --seed N          workload seed (default 1)
  *   --out FILE        raw results (default bench/results/latest.json; per mode: sizes-, sweep-, memory-latest.json)
  *

@@ -110,8 +110,8 @@ export const producerConfigSchema = z.strictObject({
     .default(true)
     .describe("A shard with nothing in flight sends at the end of the current tick instead of waiting `lingerMs`, so a lone awaited send costs about one round trip; a busy shard's next batch fills up behind its in-flight call. `false`: Kafka's plain linger."),
   batchMaxRecords: int(1, 100_000)
-    .default(1000)
-    .describe('Most records in one script call; bounds how long one call blocks Redis (≈2 ms at 1000 records).'),
+    .default(500)
+    .describe('Most records in one script call; bounds how long one call blocks Redis (≈1 ms at 500 records of 100 bytes, ≈2 ms at 1000).'),
   batchMaxBytes: int(1024, 512 * 1024 * 1024)
     .default(1024 * 1024)
     .describe('Most record bytes in one script call. At most `bufferMaxBytes`.'),

@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { producerStateKey } from '../../src/keys.js';
-import { encodeBatch } from '../../src/batch-codec.js';
+import { decodeReply, encodeBatch } from '../../src/batch-codec.js';
 import { loadScripts, NO_TRIM } from '../../src/scripts.js';
 import { Resources, uniqueNamespace } from '../support/helpers.js';
 
@@ -77,5 +78,33 @@ describe('check-batch after the producer moved on', () => {
     expect(await scripts.checkBatch(stateKey, 1, 60_000)).toBe(true);
     expect(await scripts.checkBatch(stateKey, 3, 60_000)).toBe(false);
     expect(await admin.xlen(stream)).toBe(3);
+  });
+});
+
+describe('publish-batch reply forms (real Redis)', () => {
+  const source = readFileSync(new URL('../../lua/publish-batch.lua', import.meta.url), 'utf8');
+  const call = async (lua: string, stream: string, encoded: (string | number | Buffer)[], count: number) =>
+    decodeReply(await res.admin().eval(lua, 2, stream, `${stream}:p:x`, '', '', '', '1', 1, 60_000, count, ...encoded), count);
+
+  it.each([
+    ['v', [['payload', 'a'], ['payload', 'b'], ['payload', 'c']]],
+    ['kv', [['payload', 'a', 'key', 'k1'], ['payload', 'b', 'key', 'k2']]],
+    ['f', [['payload', 'a', 'h:x', '1'], ['payload', 'b'], ['payload', 'c', 'key', 'k']]],
+  ])('layout %s: the one-id reply names the entries as written', async (_layout, batch) => {
+    const stream = `{${uniqueNamespace()}:t:0}`;
+    const reply = await call(source, stream, encodeBatch(batch), batch.length);
+    const entries = await res.admin().xrange(stream, '-', '+');
+    expect(reply.ids()).toEqual(entries.map(([id]) => id));
+    expect(entries.map(([, fields]) => fields)).toEqual(batch);
+  });
+
+  it('without <ms>-* ids (Redis < 7.0: the version check forced off) every id comes back', async () => {
+    const before7 = source.replace('(redis.REDIS_VERSION_NUM or 0) >= 0x070000', 'false');
+    expect(before7).not.toBe(source); // the check this test switches off is still in the script
+    const stream = `{${uniqueNamespace()}:t:0}`;
+    const batch = [['payload', 'a', 'h:x', '1'], ['payload', 'b']];
+    const raw = await res.admin().eval(before7, 2, stream, `${stream}:p:x`, '', '', '', '1', 1, 60_000, 2, ...encodeBatch(batch));
+    expect((raw as unknown[])[0]).toBe(2);
+    expect(decodeReply(raw, 2).ids()).toEqual((await res.admin().xrange(stream, '-', '+')).map(([id]) => id));
   });
 });

@@ -12,7 +12,7 @@ describe('resolveConfig', () => {
       defaultShards: 16,
       lingerMs: 5,
       adaptiveLinger: true,
-      batchMaxRecords: 1000,
+      batchMaxRecords: 500,
       batchMaxBytes: 1024 * 1024,
       maxInFlight: 8,
       bufferMaxBytes: 32 * 1024 * 1024,
