@@ -61,7 +61,7 @@ export function recordsFor(def: CaseDef, opts: Options, valueBytes: number): { n
   const notes: string[] = [];
   if (def.slow && opts.awaitRecords < opts.records) notes.push('fewer: slow case');
   if (n < wanted) notes.push(`capped at ${opts.maxMiB} MiB of values`);
-  if (def.id === 'rb') notes.push(`-n ${fmtInt(n)} rounded up to whole pipelines of ${REDIS_BENCHMARK_PIPELINE}`);
+  if (def.id === 'rb') notes.push(`-n ${fmtInt(n)}; it writes up to one pipeline of ${REDIS_BENCHMARK_PIPELINE} more per client: the count is what the streams hold`);
   return { n, note: notes.length > 0 ? notes.join('; ') : undefined };
 }
 
