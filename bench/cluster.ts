@@ -38,7 +38,7 @@ import { keySlot } from '../src/admin/key-slot.js';
 import { parseInfo, startRedisCluster, type RedisClusterHandle } from '../test/support/redis-cluster.js';
 import { startRedisServer, type ServerProcess } from '../test/support/redis-server.js';
 import { Flags } from './flags.js';
-import { fmtInt, produceAll, KEY_SPACE, makeWorkload, median, mulberry32, percentile, SHARDS, TOPIC, VALUE_BYTES, valueAt, type Workload } from './workload.js';
+import { describeMachine, fmtInt, produceAll, KEY_SPACE, makeWorkload, median, mulberry32, percentile, SHARDS, TOPIC, VALUE_BYTES, valueAt, type Workload } from './workload.js';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -580,15 +580,7 @@ async function main(): Promise<void> {
     }
 
     const info = parseInfo(await singleClient.info('server'));
-    const machine = {
-      cpu: os.cpus()[0]?.model ?? 'unknown',
-      cores: os.cpus().length,
-      memoryMiB: Math.round(os.totalmem() / 2 ** 20),
-      platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-      node: process.version,
-      redis: info.redis_version ?? 'unknown',
-      loadAverageAtStart: os.loadavg().map((x) => Number(x.toFixed(2))),
-    };
+    const machine = { ...describeMachine(info.redis_version ?? 'unknown'), loadAverageAtStart: os.loadavg().map((x) => Number(x.toFixed(2))) };
     const masterList = clusterNodes.filter((n) => n.role === 'master');
     process.stderr.write(
       `redis ${machine.redis}: single on :${server.port}; single + replica on :${replMaster.port} → :${replReplica.port}; cluster masters ${masterList.map((n) => `:${n.port} (${n.slots})`).join(', ')}, ` +

@@ -31,7 +31,6 @@
  * restores its SLOWLOG settings), otherwise starts a throwaway `redis-server` and stops it at the end.
  * Every case writes to fresh streams and then checks that they hold exactly the records it wrote.
  */
-import os from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -48,7 +47,7 @@ import type { CaseResult } from './run-case.js';
 import { deleteNamespace, verifyStreams } from './server-stats.js';
 import { runSweep } from './sweep.js';
 import { barChartSvg } from './svg.js';
-import { fieldsAt, fmtInt, makeWorkload, peerShardOf, percentile, recordAt, streamKey, type Workload } from './workload.js';
+import { describeMachine, fieldsAt, fmtInt, makeWorkload, peerShardOf, percentile, recordAt, streamKey, type Workload } from './workload.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -359,15 +358,7 @@ async function main(): Promise<void> {
     admin = new Redis(url);
     const info = await admin.info('server');
     const redisVersion = /^redis_version:(\S+)/m.exec(info)?.[1] ?? 'unknown';
-    const machine = {
-      cpu: os.cpus()[0]?.model ?? 'unknown',
-      cores: os.cpus().length,
-      memoryMiB: Math.round(os.totalmem() / 2 ** 20),
-      platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-      node: process.version,
-      redis: redisVersion,
-      redisSource,
-    };
+    const machine = { ...describeMachine(redisVersion), redisSource };
     const progress = new Progress();
     const reps = opts.mode === 'memory' ? '' : ` × ${opts.reps} reps${opts.mode === 'sweep' ? '' : ` (slow cases: ${fmtInt(opts.awaitRecords)})`}`;
     progress.line(

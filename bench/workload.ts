@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { crc32 } from 'node:zlib';
 import { BufferFullError, type Producer, type ProducerRecord } from '../src/index.js';
 
@@ -114,4 +115,16 @@ export async function produceAll(producer: Producer, w: Workload, n: number, onA
     }
   }
   await producer.flush();
+}
+
+/** The machine a run's numbers belong to, for the results file. */
+export function describeMachine(redisVersion: string) {
+  return {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    memoryMiB: Math.round(os.totalmem() / 2 ** 20),
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    redis: redisVersion,
+  };
 }
