@@ -3,7 +3,7 @@
  * Pure functions, so the numbers on stdout are the numbers in the JSON.
  */
 import type { LatencySummary } from './latency.js';
-import type { CaseResult } from './run-case.js';
+import type { CaseCosts, CaseResult } from './run-case.js';
 import { fmtInt, median } from './workload.js';
 
 export const fmtRatio = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(2)}×` : 'n/a');
@@ -31,7 +31,7 @@ export function medianLatency(reps: CaseResult[]): LatencySummary | undefined {
 }
 
 /** One row of the throughput table: a case's medians over its repetitions. */
-export interface ThroughputRow {
+export interface ThroughputRow extends CaseCosts {
   id: string;
   name: string;
   records: number;
@@ -41,13 +41,6 @@ export interface ThroughputRow {
   medianRecordsPerSec: number;
   ratioToPipeline: number;
   ratioToBareEvalsha: number;
-  latency: LatencySummary | undefined;
-  clientCpuUsPerRecord: number;
-  serverCpuUsPerRecord: number;
-  serverInBytesPerRecord: number;
-  serverOutBytesPerRecord: number;
-  peakRssMiB: number;
-  baselineRssMiB: number;
   /** Records per script call (EVALSHA), NaN for the peers without scripts. */
   recordsPerScriptCall: number;
 }

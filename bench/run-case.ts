@@ -37,11 +37,8 @@ export interface CaseJob {
 
 export type ChildJob = CaseJob | MemoryJob;
 
-/** One timed run of a case. */
-export interface CaseResult {
-  records: number;
-  elapsedMs: number;
-  recordsPerSec: number;
+/** What one run of a case cost, per record, and its memory: a run has them, and so has a table row (their medians). */
+export interface CaseCosts {
   clientCpuUsPerRecord: number;
   serverCpuUsPerRecord: number;
   serverInBytesPerRecord: number;
@@ -51,6 +48,13 @@ export interface CaseResult {
   /** RSS of the case's process once loaded, with the workload built, before the case ran (NaN for redis-benchmark). */
   baselineRssMiB: number;
   latency: LatencySummary | undefined;
+}
+
+/** One timed run of a case. */
+export interface CaseResult extends CaseCosts {
+  records: number;
+  elapsedMs: number;
+  recordsPerSec: number;
   /** EVALSHA/EVAL calls during the timed run, and their mean time inside the server. */
   scriptCalls: number;
   scriptUsecPerCall: number;

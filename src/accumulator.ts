@@ -2,7 +2,7 @@
  * Per-shard record buffers. Pure bookkeeping: records go into the shard's open batch, which closes
  * when it reaches `batchMaxRecords` or `batchMaxBytes`. Timers and sending live in `sender.ts`.
  */
-import { encodeColumns, fieldsAt, type BufferedRecord, type RecordColumns } from './batch-codec.js';
+import { addToColumns, emptyColumns, encodeColumns, fieldsAt, type BufferedRecord, type RecordColumns } from './batch-codec.js';
 
 /** Settles one awaited record. */
 export interface Waiter<T> {
@@ -19,7 +19,7 @@ export interface BatchLimits {
 
 export class Batch<T> {
   /** The records, as columns (see `RecordColumns`): no small array per buffered record. */
-  readonly columns: RecordColumns = { values: [], keys: [], extras: undefined, keyed: 0 };
+  readonly columns: RecordColumns = emptyColumns();
   count = 0;
   bytes = 0;
   attempts = 0;
@@ -36,16 +36,7 @@ export class Batch<T> {
 
   add(record: BufferedRecord, size: number, waiter: Waiter<T> | undefined): void {
     if (waiter !== undefined) (this.waiters ??= [])[this.count] = waiter;
-    const columns = this.columns;
-    if (record.fields !== undefined) {
-      (columns.extras ??= [])[this.count] = record.fields;
-      columns.values.push(undefined);
-      columns.keys.push(undefined);
-    } else {
-      columns.values.push(record.value);
-      columns.keys.push(record.key);
-      if (record.key !== undefined) columns.keyed++;
-    }
+    addToColumns(this.columns, record);
     this.count++;
     this.bytes += size;
   }

@@ -40,25 +40,40 @@ export interface RecordColumns {
   keyed: number;
 }
 
-/** Splits field lists into columns (the reference form; `Batch` fills its columns as records arrive). */
-export function toColumns(records: readonly RecordFields[]): RecordColumns {
-  const columns: RecordColumns = { values: [], keys: [], extras: undefined, keyed: 0 };
-  records.forEach((fields, i) => {
-    const record = bufferedRecord(fields);
-    if (record.fields !== undefined) (columns.extras ??= [])[i] = record.fields;
-    else if (record.key !== undefined) columns.keyed++;
+/** An empty set of columns. */
+export function emptyColumns(): RecordColumns {
+  return { values: [], keys: [], extras: undefined, keyed: 0 };
+}
+
+/** Appends one record to the columns. */
+export function addToColumns(columns: RecordColumns, record: BufferedRecord): void {
+  if (record.fields !== undefined) {
+    (columns.extras ??= [])[columns.values.length] = record.fields;
+    columns.values.push(undefined);
+    columns.keys.push(undefined);
+  } else {
     columns.values.push(record.value);
     columns.keys.push(record.key);
-  });
+    if (record.key !== undefined) columns.keyed++;
+  }
+}
+
+/** Splits field lists into columns (the reference form; `Batch` fills its columns as records arrive). */
+export function toColumns(records: readonly RecordFields[]): RecordColumns {
+  const columns = emptyColumns();
+  for (const fields of records) addToColumns(columns, bufferedRecord(fields));
   return columns;
+}
+
+/** A record's XADD field list (a copy): its `fields`, or `payload` = value [+ `key` = key]. */
+export function entryFields(record: BufferedRecord): (string | Buffer)[] {
+  if (record.fields !== undefined) return [...record.fields];
+  return record.key === undefined ? ['payload', record.value!] : ['payload', record.value!, 'key', record.key];
 }
 
 /** Record i's XADD field list, rebuilt from the columns. */
 export function fieldsAt(columns: RecordColumns, i: number): (string | Buffer)[] {
-  const extra = columns.extras?.[i];
-  if (extra !== undefined) return [...extra];
-  const key = columns.keys[i];
-  return key === undefined ? ['payload', columns.values[i]!] : ['payload', columns.values[i]!, 'key', key];
+  return entryFields({ value: columns.values[i], key: columns.keys[i], fields: columns.extras?.[i] });
 }
 
 /**

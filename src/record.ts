@@ -54,12 +54,6 @@ export interface EncodedRecord {
   size: number;
 }
 
-/** The XADD field/value list a record is written as (DESIGN.md §3). */
-export function entryFields(record: EncodedRecord): (string | Buffer)[] {
-  if (record.fields !== undefined) return [...record.fields];
-  return record.key === undefined ? ['payload', record.value] : ['payload', record.value, 'key', record.key];
-}
-
 const byteLength = (v: string | Buffer): number => (typeof v === 'string' ? Buffer.byteLength(v) : v.length);
 
 /**

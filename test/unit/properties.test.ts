@@ -23,7 +23,8 @@ import {
   topicMetaKey,
 } from '../../src/keys.js';
 import { crc32Partitioner, keyPartitioner, murmur2Partitioner } from '../../src/partitioner.js';
-import { decodeEntry, encodeRecord, encodeWithSchema, entryFields } from '../../src/record.js';
+import { decodeEntry, encodeRecord, encodeWithSchema } from '../../src/record.js';
+import { entryFields } from '../../src/batch-codec.js';
 
 const SEED = Number(process.env.FC_SEED ?? 0x5eed_0007);
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidRecordError } from '../../src/errors.js';
-import { decodeEntry, encodeRecord, entryFields } from '../../src/record.js';
+import { decodeEntry, encodeRecord } from '../../src/record.js';
+import { entryFields } from '../../src/batch-codec.js';
 
 const limits = { maxRecordBytes: 1000, maxHeaders: 4 };
 
