@@ -3,6 +3,7 @@ import { cpSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { MemoryJob, MemoryResult } from './memory.js';
+import type { LatencyJob, LoneLatency } from './lone-latency.js';
 import type { CaseJob, CaseResult, ChildMessage } from './run-case.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -31,11 +32,12 @@ export function compiledRunCase(): Promise<string> {
  */
 export function runChild(job: CaseJob, onProgress?: (done: number) => void): Promise<CaseResult>;
 export function runChild(job: MemoryJob, onProgress?: (done: number) => void): Promise<MemoryResult>;
-export function runChild(job: CaseJob | MemoryJob, onProgress?: (done: number) => void): Promise<CaseResult | MemoryResult> {
+export function runChild(job: LatencyJob, onProgress?: (done: number) => void): Promise<LoneLatency[]>;
+export function runChild(job: CaseJob | MemoryJob | LatencyJob, onProgress?: (done: number) => void): Promise<CaseResult | MemoryResult | LoneLatency[]> {
   return compiledRunCase().then((script) => forkCase(script, job, onProgress));
 }
 
-function forkCase(script: string, job: CaseJob | MemoryJob, onProgress?: (done: number) => void): Promise<CaseResult | MemoryResult> {
+function forkCase(script: string, job: CaseJob | MemoryJob | LatencyJob, onProgress?: (done: number) => void): Promise<CaseResult | MemoryResult | LoneLatency[]> {
   return new Promise((resolve, reject) => {
     const child = fork(script, [JSON.stringify(job)], { cwd: root, execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let settled = false;

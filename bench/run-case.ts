@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import type { ProducerConfig } from '../src/index.js';
 import { caseById, Stopwatch, type CaseOverrides } from './cases.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
+import { runLoneLatency, type LatencyJob, type LoneLatency } from './lone-latency.js';
 import { runMemory, type MemoryJob, type MemoryResult } from './memory.js';
 import { counterDelta, deleteNamespace, scriptCalls, serverCounters, slowCallStats, slowScriptCalls, verifyStreams } from './server-stats.js';
 import { makeWorkload, type KeyMode } from './workload.js';
@@ -35,7 +36,7 @@ export interface CaseJob {
   deliveryLatency: boolean;
 }
 
-export type ChildJob = CaseJob | MemoryJob;
+export type ChildJob = CaseJob | MemoryJob | LatencyJob;
 
 /** What one run of a case cost, per record, and its memory: a run has them, and so has a table row (their medians). */
 export interface CaseCosts {
@@ -71,7 +72,7 @@ export interface CaseResult extends CaseCosts {
 }
 
 /** Messages from the child to the parent. */
-export type ChildMessage = { type: 'progress'; done: number } | { type: 'result'; result: CaseResult | MemoryResult } | { type: 'error'; message: string };
+export type ChildMessage = { type: 'progress'; done: number } | { type: 'result'; result: CaseResult | MemoryResult | LoneLatency[] } | { type: 'error'; message: string };
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const collectGarbage = (): void => {
@@ -143,13 +144,13 @@ function send(m: ChildMessage, exit?: number): void {
 
 async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2] ?? 'null') as ChildJob | null;
-  if (!job) throw new Error('usage: node --import tsx --expose-gc bench/run-case.ts <job json>');
+  if (!job) throw new Error('usage: node --expose-gc .bench-build/bench/run-case.js <job json>');
   const progress = { done: 0 };
   const ticker = setInterval(() => {
     if (process.send) send({ type: 'progress', done: progress.done });
   }, 250);
   try {
-    const result = job.kind === 'case' ? await runCaseJob(job, progress) : await runMemory(job, progress, collectGarbage);
+    const result = job.kind === 'case' ? await runCaseJob(job, progress) : job.kind === 'memory' ? await runMemory(job, progress, collectGarbage) : await runLoneLatency(job, progress);
     // Exit at once: a client's lingering socket or timer must not keep the parent waiting.
     send({ type: 'result', result }, 0);
   } finally {

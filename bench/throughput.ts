@@ -34,20 +34,19 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { Producer, type ProducerError } from '../src/index.js';
 import { startRedisServer, type ServerProcess } from '../test/support/redis-server.js';
-import { CASES, EVALSHA, PIPELINE } from './cases.js';
+import { CASES, EVALSHA, LATENCY_SAMPLE_EVERY, PIPELINE } from './cases.js';
 import { runChild } from './child.js';
 import { Flags, UsageError } from './flags.js';
 import { elapsed, recordsFor, caseJob, runWithProgress, sizeLabel, writeResults, type Mode, type Options, type Run } from './harness.js';
+import type { LatencyJob, LoneLatency } from './lone-latency.js';
 import type { MemoryResult } from './memory.js';
 import { Progress } from './progress.js';
 import { fmtFixed, fmtLatency, fmtRatio, medianLatency, medianOf, throughputTable, type ThroughputRow } from './report.js';
 import type { CaseResult } from './run-case.js';
-import { deleteNamespace, verifyStreams } from './server-stats.js';
 import { runSweep } from './sweep.js';
 import { barChartSvg } from './svg.js';
-import { describeMachine, fieldsAt, fmtInt, makeWorkload, peerShardOf, percentile, recordAt, streamKey, type Workload } from './workload.js';
+import { describeMachine, fmtInt } from './workload.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -164,7 +163,7 @@ function suiteTable(run: Run, suite: SuiteResult): string[] {
     ...throughputTable(suite.rows, PIPELINE, EVALSHA),
     '',
     `Each case ran in a fresh Node process; its RSS before the case (modules and workload loaded) was ≈${fmtFixed(baseline, 0)} MiB. ` +
-      `Latency is per ${['send', 'record', 'command', 'batch', 'request'].join(' / ')} as the "latency of" column says (bench/README.md).`,
+      `Latency is per ${['send', 'record', 'command', 'batch', 'request'].join(' / ')} as the "latency of" column says; the concurrent per-send and per-command cases time 1 in ${LATENCY_SAMPLE_EVERY} (bench/README.md).`,
   ];
 }
 
@@ -212,80 +211,15 @@ async function defaultMode(run: Run): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Latency of a lone call on an idle connection (in this process: it measures one call at a time)
-
-interface LoneLatency {
-  name: string;
-  calls: number;
-  p50Us: number;
-  p90Us: number;
-  p99Us: number;
-  maxUs: number;
-}
+// Latency of a lone call on an idle connection (bench/lone-latency.ts, in a child of its own)
 
 async function loneCallLatency(run: Run, calls: number): Promise<LoneLatency[]> {
-  const { url, admin, opts } = run;
-  const warm = 1000;
-  const w: Workload = makeWorkload(warm + calls, opts.seed, { valueBytes: opts.valueBytes, keys: opts.keys, shards: opts.shards });
-  interface Subject {
-    name: string;
-    ns: string;
-    call: (i: number) => Promise<unknown>;
-    close: () => Promise<void>;
-    samplesUs: number[];
-    errors: ProducerError[];
-  }
-  const subjects: Subject[] = [];
-  const xns = `${run.runTag}lx`;
-  const client = new Redis(url);
-  await client.ping();
-  subjects.push({ name: 'ioredis await XADD', ns: xns, call: (i) => client.xadd(streamKey(xns, peerShardOf(w, i)), '*', ...fieldsAt(w, i)), close: async () => client.disconnect(), samplesUs: [], errors: [] });
-  for (const [suffix, label, extra] of [
-    ['la', 'producer send, adaptiveLinger:true', {}],
-    ['lp', 'producer send, adaptiveLinger:false lingerMs:5', { adaptiveLinger: false, lingerMs: 5 }],
-  ] as const) {
-    const ns = `${run.runTag}${suffix}`;
-    const producer = new Producer({ redis: url, namespace: ns, defaultShards: opts.shards, ...extra });
-    const subject: Subject = { name: label, ns, call: (i) => producer.send(recordAt(w, i)), close: () => producer.close(), samplesUs: [], errors: [] };
-    producer.on('error', (e) => subject.errors.push(e));
-    await producer.connect();
-    subjects.push(subject);
-  }
+  const { opts } = run;
+  const job: LatencyJob = { kind: 'latency', url: run.url, ns: `${run.runTag}l`, calls, warmup: 1000, seed: opts.seed, valueBytes: opts.valueBytes, keys: opts.keys, shards: opts.shards };
   const startedAt = performance.now();
-  try {
-    for (const s of subjects) {
-      run.progress.update(`lone-call latency: warming up ${s.name}`);
-      for (let i = 0; i < warm; i++) await s.call(i);
-    }
-    // Interleave in blocks so drift (other load, CPU frequency) hits every subject alike.
-    const blocks = 4;
-    let done = 0;
-    for (let b = 0; b < blocks; b++) {
-      const size = Math.floor((calls * (b + 1)) / blocks) - Math.floor((calls * b) / blocks);
-      for (const s of subjects) {
-        run.progress.update(`lone-call latency: block ${b + 1}/${blocks}, ${s.name} · ${elapsed(startedAt)}`);
-        for (let j = 0; j < size; j++) {
-          const i = warm + done + j;
-          const t0 = performance.now();
-          await s.call(i);
-          s.samplesUs.push((performance.now() - t0) * 1000);
-        }
-      }
-      done += size;
-    }
-  } finally {
-    for (const s of subjects) await s.close();
-  }
-  const out: LoneLatency[] = [];
-  for (const s of subjects) {
-    if (s.errors.length > 0) throw new Error(`latency "${s.name}": ${s.errors.length} error event(s), first: ${s.errors[0]!.message}`);
-    await verifyStreams(admin, s.ns, opts.shards, warm + calls, `latency ${s.name}`);
-    await deleteNamespace(admin, s.ns);
-    const sorted = [...s.samplesUs].sort((a, b) => a - b);
-    const l = { name: s.name, calls: sorted.length, p50Us: percentile(sorted, 50), p90Us: percentile(sorted, 90), p99Us: percentile(sorted, 99), maxUs: sorted[sorted.length - 1]! };
-    out.push(l);
-    run.progress.line(`lone-call latency ${s.name}: p50 ${l.p50Us.toFixed(0)} µs, p99 ${l.p99Us.toFixed(0)} µs`);
-  }
+  const total = 3 * calls;
+  const out = await runChild(job, (done) => run.progress.update(`lone-call latency: ${fmtInt(done)}/${fmtInt(total)} timed calls · ${elapsed(startedAt)}`));
+  for (const l of out) run.progress.line(`lone-call latency ${l.name}: p50 ${l.p50Us.toFixed(0)} µs, p99 ${l.p99Us.toFixed(0)} µs`);
   return out;
 }
 

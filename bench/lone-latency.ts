@@ -1,0 +1,98 @@
+/**
+ * Latency of a lone call on an idle connection: awaited ioredis `XADD` against an awaited producer
+ * `send()` (adaptive linger, and plain `lingerMs: 5`), one call at a time, interleaved in blocks.
+ * Runs in a child process of its own like the cases (`run-case.ts`, job kind `latency`).
+ */
+import { Redis } from 'ioredis';
+import { Producer, type ProducerError } from '../src/index.js';
+import { deleteNamespace, verifyStreams } from './server-stats.js';
+import { fieldsAt, makeWorkload, peerShardOf, percentile, recordAt, streamKey, type KeyMode } from './workload.js';
+
+export interface LatencyJob {
+  kind: 'latency';
+  url: string;
+  /** Namespace prefix; each subject writes under its own. */
+  ns: string;
+  /** Timed calls per subject, after `warmup` untimed ones. */
+  calls: number;
+  warmup: number;
+  seed: number;
+  valueBytes: number;
+  keys: KeyMode;
+  shards: number;
+}
+
+export interface LoneLatency {
+  name: string;
+  calls: number;
+  p50Us: number;
+  p90Us: number;
+  p99Us: number;
+  maxUs: number;
+}
+
+interface Subject {
+  name: string;
+  ns: string;
+  call: (i: number) => Promise<unknown>;
+  close: () => Promise<void>;
+  samplesUs: number[];
+  errors: ProducerError[];
+}
+
+/** Runs the job; `progress.done` counts timed calls over all subjects. */
+export async function runLoneLatency(job: LatencyJob, progress: { done: number }): Promise<LoneLatency[]> {
+  const { url, calls, warmup } = job;
+  const w = makeWorkload(warmup + calls, job.seed, { valueBytes: job.valueBytes, keys: job.keys, shards: job.shards });
+  const subjects: Subject[] = [];
+  const xns = `${job.ns}lx`;
+  const client = new Redis(url);
+  await client.ping();
+  subjects.push({ name: 'ioredis await XADD', ns: xns, call: (i) => client.xadd(streamKey(xns, peerShardOf(w, i)), '*', ...fieldsAt(w, i)), close: async () => client.disconnect(), samplesUs: [], errors: [] });
+  for (const [suffix, label, extra] of [
+    ['la', 'producer send, adaptiveLinger:true', {}],
+    ['lp', 'producer send, adaptiveLinger:false lingerMs:5', { adaptiveLinger: false, lingerMs: 5 }],
+  ] as const) {
+    const ns = `${job.ns}${suffix}`;
+    const producer = new Producer({ redis: url, namespace: ns, defaultShards: job.shards, ...extra });
+    const subject: Subject = { name: label, ns, call: (i) => producer.send(recordAt(w, i)), close: () => producer.close(), samplesUs: [], errors: [] };
+    producer.on('error', (e) => subject.errors.push(e));
+    await producer.connect();
+    subjects.push(subject);
+  }
+  try {
+    for (const s of subjects) for (let i = 0; i < warmup; i++) await s.call(i);
+    // Interleave in blocks so drift (other load, CPU frequency) hits every subject alike.
+    const blocks = 4;
+    let done = 0;
+    for (let b = 0; b < blocks; b++) {
+      const size = Math.floor((calls * (b + 1)) / blocks) - Math.floor((calls * b) / blocks);
+      for (const s of subjects) {
+        for (let j = 0; j < size; j++) {
+          const i = warmup + done + j;
+          const t0 = performance.now();
+          await s.call(i);
+          s.samplesUs.push((performance.now() - t0) * 1000);
+          progress.done++;
+        }
+      }
+      done += size;
+    }
+  } finally {
+    for (const s of subjects) await s.close();
+  }
+  const admin = new Redis(url);
+  try {
+    const out: LoneLatency[] = [];
+    for (const s of subjects) {
+      if (s.errors.length > 0) throw new Error(`latency "${s.name}": ${s.errors.length} error event(s), first: ${s.errors[0]!.message}`);
+      await verifyStreams(admin, s.ns, job.shards, warmup + calls, `latency ${s.name}`);
+      await deleteNamespace(admin, s.ns);
+      const sorted = [...s.samplesUs].sort((a, b) => a - b);
+      out.push({ name: s.name, calls: sorted.length, p50Us: percentile(sorted, 50), p90Us: percentile(sorted, 90), p99Us: percentile(sorted, 99), maxUs: sorted[sorted.length - 1]! });
+    }
+    return out;
+  } finally {
+    admin.disconnect();
+  }
+}
