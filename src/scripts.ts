@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 import { decodeReply, type PublishReply } from './batch-codec.js';
 import { DeliveryError, ProducerError } from './errors.js';
-import { encodeBulkStrings, RawScript, ScriptCommand } from './script-command.js';
 
 /**
  * Loads the Lua scripts in `lua/` at start-up and registers them with ioredis `defineCommand`
@@ -80,20 +79,9 @@ export interface Scripts {
 
 export function loadScripts(client: Redis | Cluster): Scripts {
   const publishName = commandName(client, 'publish-batch', 2);
+  const publish = registerScript(client, 'publish-batch', 2);
   const check = registerScript(client, 'check-batch', 2);
   const ensure = registerScript(client, 'ensure-topic', 1);
-  // The WAIT path goes through ioredis's pipeline and the registered command; the common path
-  // sends the records pre-encoded (script-command.ts).
-  const publishScript = new RawScript(readFileSync(new URL('publish-batch.lua', luaDir), 'utf8'));
-  const keyPrefix = (client.options as { keyPrefix?: string }).keyPrefix;
-  const sendPublish = (stream: string, trim: TrimArgs, idem: IdempotenceArgs | undefined, recordCount: number, records: (string | Buffer | number)[]): Promise<unknown> => {
-    const keys = [stream, idem === undefined ? `${stream}:p:-` : idem.stateKey];
-    const argv = idem === undefined ? [trim[0], trim[1], trim[2], '', 0, 0, recordCount] : [trim[0], trim[1], trim[2], '1', idem.seq, idem.stateTtlMs, recordCount];
-    const rest = encodeBulkStrings(records);
-    const send = () => client.sendCommand(new ScriptCommand(publishScript, keys, argv, rest, keyPrefix)) as Promise<unknown>;
-    // NOSCRIPT: nothing ran; the connection was forgotten, so the resend carries the text (EVAL).
-    return send().catch((err: Error) => (err.message.includes('NOSCRIPT') ? send() : Promise.reject(err)));
-  };
   const argsOf = (stream: string, trim: TrimArgs, idem: IdempotenceArgs | undefined, recordCount: number, records: (string | Buffer | number)[]) =>
     idem === undefined
       ? [stream, `${stream}:p:-`, trim[0], trim[1], trim[2], '', 0, 0, recordCount, records]
@@ -107,8 +95,8 @@ export function loadScripts(client: Redis | Cluster): Scripts {
   };
   return {
     publishBatch: async (stream, trim, idem, recordCount, encoded, wait) => {
-      if (wait === undefined) return parse(await sendPublish(stream, trim, idem, recordCount, encoded), recordCount);
       const args = argsOf(stream, trim, idem, recordCount, encoded);
+      if (wait === undefined) return parse(await publish(...args), recordCount);
       // One pipeline, so WAIT runs on the connection (and, on a cluster, the node) that ran the script.
       const pipeline = client.pipeline() as unknown as Record<string, (...a: unknown[]) => unknown> & { call(...a: unknown[]): unknown; exec(): Promise<[Error | null, unknown][] | null> };
       pipeline[publishName]!(...args);
