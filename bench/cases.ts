@@ -7,9 +7,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import { encodeBatch, type RecordFields } from '../src/batch-codec.js';
+import { decodeReply, encodeBatch, type RecordFields } from '../src/batch-codec.js';
 import { Producer, type DeliveryEvent, type ProducerConfig, type ProducerError } from '../src/index.js';
-import { loadScripts } from '../src/scripts.js';
+import { registerScript } from '../src/scripts.js';
 import type { LatencyRecorder, LatencySummary } from './latency.js';
 import { streamTotals } from './server-stats.js';
 import { fieldsAt, PEER_BATCH, peerShardOf, produceAll, recordAt, streamKey, TOPIC, valueAt, type Workload } from './workload.js';
@@ -193,10 +193,14 @@ export function bareEvalshaArgs(records: readonly RecordFields[]): (string | Buf
   return encodeBatch(records);
 }
 
-/** `lua/publish-batch.lua` through the producer's script module on a plain client: no producer around it. */
+/**
+ * `lua/publish-batch.lua` called the plain ioredis way (a `defineCommand` script: EVALSHA with every
+ * argument in its array, ioredis encoding them), with the producer's argument layout: no producer
+ * around it, and not the producer's own pre-encoded command (src/script-command.ts).
+ */
 const bareEvalsha: CaseDef['run'] = ({ url, w, ns, n, latency, clock, progress }) =>
   withIoredis(url, {}, async (client) => {
-    const scripts = loadScripts(client);
+    const publish = registerScript(client, 'publish-batch', 2);
     // Value + key bytes, as the producer counts them (the workload is ASCII: characters = bytes).
     const byteLength = (fields: RecordFields): number => fields[1]!.length + (fields[3]?.length ?? 0);
     clock.start();
@@ -235,7 +239,7 @@ const bareEvalsha: CaseDef['run'] = ({ url, w, ns, n, latency, clock, progress }
         const idem = { stateKey: `${stream}:p:bench`, seq: ++seqs[batch.shard]!, stateTtlMs: 86_400_000 };
         const count = batch.records.length;
         const t0 = now();
-        const reply = await scripts.publishBatch(stream, ['', '', ''], idem, count, bareEvalshaArgs(batch.records));
+        const reply = decodeReply(await publish(stream, idem.stateKey, '', '', '', '1', idem.seq, idem.stateTtlMs, count, bareEvalshaArgs(batch.records)), count);
         latency.record((now() - t0) * 1000);
         if (!reply.written || reply.count !== count) throw new Error(`publish-batch answered ${reply.count} ids (written: ${reply.written}) for ${count} records`);
         progress.done += count;
