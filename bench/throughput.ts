@@ -39,7 +39,7 @@ import { CASES, EVALSHA, LATENCY_SAMPLE_EVERY, PIPELINE } from './cases.js';
 import { runChild } from './child.js';
 import { Flags, UsageError } from './flags.js';
 import { elapsed, recordsFor, caseJob, runWithProgress, sizeLabel, writeResults, type Mode, type Options, type Run } from './harness.js';
-import type { LatencyJob, LoneLatency } from './lone-latency.js';
+import { LINGER_WARMUP, LONE_WARMUP, type LatencyJob, type LoneLatency } from './lone-latency.js';
 import type { MemoryResult } from './memory.js';
 import { Progress } from './progress.js';
 import { fmtFixed, fmtLatency, fmtRatio, medianLatency, medianOf, throughputTable, type ThroughputRow } from './report.js';
@@ -197,7 +197,7 @@ async function defaultMode(run: Run): Promise<void> {
   for (const suite of suites) lines.push(...suiteTable(run, suite), '');
   if (lat.length > 0) {
     const xaddLat = lat.find((l) => l.name === 'ioredis await XADD')!;
-    lines.push(`### Latency of a lone call on an idle connection (${opts.latencyCalls} sequential calls each, after 1000 warm-up calls)`, '');
+    lines.push(`### Latency of a lone call on an idle connection (${opts.latencyCalls} sequential calls each, after ${LONE_WARMUP} warm-up calls; ${LINGER_WARMUP} for the lingerMs subject)`, '');
     lines.push('| call | p50 µs | p90 µs | p99 µs | max µs | p50 vs ioredis await XADD |');
     lines.push('|---|---:|---:|---:|---:|---:|');
     for (const l of lat) lines.push(`| ${l.name} | ${l.p50Us.toFixed(0)} | ${l.p90Us.toFixed(0)} | ${l.p99Us.toFixed(0)} | ${l.maxUs.toFixed(0)} | ${fmtRatio(l.p50Us / xaddLat.p50Us)} |`);
@@ -215,7 +215,7 @@ async function defaultMode(run: Run): Promise<void> {
 
 async function loneCallLatency(run: Run, calls: number): Promise<LoneLatency[]> {
   const { opts } = run;
-  const job: LatencyJob = { kind: 'latency', url: run.url, ns: `${run.runTag}l`, calls, warmup: 1000, seed: opts.seed, valueBytes: opts.valueBytes, keys: opts.keys, shards: opts.shards };
+  const job: LatencyJob = { kind: 'latency', url: run.url, ns: `${run.runTag}l`, calls, warmup: LONE_WARMUP, seed: opts.seed, valueBytes: opts.valueBytes, keys: opts.keys, shards: opts.shards };
   const startedAt = performance.now();
   const total = 3 * calls;
   const out = await runChild(job, (done) => run.progress.update(`lone-call latency: ${fmtInt(done)}/${fmtInt(total)} timed calls · ${elapsed(startedAt)}`));
