@@ -198,14 +198,16 @@ export function bareEvalshaArgs(records: readonly RecordFields[]): (string | Buf
  * argument in its array, ioredis encoding them), with the producer's argument layout: no producer
  * around it, and not the producer's own pre-encoded command (src/script-command.ts).
  */
-const bareEvalsha: CaseDef['run'] = ({ url, w, ns, n, latency, clock, progress }) =>
+const bareEvalsha =
+  (batchRecords: number, inFlight: number): CaseDef['run'] =>
+  ({ url, w, ns, n, latency, clock, progress }) =>
   withIoredis(url, {}, async (client) => {
     const publish = registerScript(client, 'publish-batch', 2);
     // Value + key bytes, as the producer counts them (the workload is ASCII: characters = bytes).
     const byteLength = (fields: RecordFields): number => fields[1]!.length + (fields[3]?.length ?? 0);
     clock.start();
     // Batches are cut lazily while calls are in flight: records go into per-shard buckets as they
-    // are scanned; a bucket is handed out at PEER_BATCH records or the producer's default
+    // are scanned; a bucket is handed out at `batchRecords` records or the producer's default
     // batchMaxBytes, and the partial ones at the end.
     const buckets: RecordFields[][] = Array.from({ length: w.shards }, () => []);
     const bytes = new Array<number>(w.shards).fill(0);
@@ -219,7 +221,7 @@ const bareEvalsha: CaseDef['run'] = ({ url, w, ns, n, latency, clock, progress }
         const bucket = buckets[shard]!;
         bucket.push(fields);
         bytes[shard]! += byteLength(fields);
-        if (bucket.length === PEER_BATCH || bytes[shard]! >= BARE_BATCH_MAX_BYTES) {
+        if (bucket.length === batchRecords || bytes[shard]! >= BARE_BATCH_MAX_BYTES) {
           buckets[shard] = [];
           bytes[shard] = 0;
           return { shard, records: bucket };
@@ -245,7 +247,7 @@ const bareEvalsha: CaseDef['run'] = ({ url, w, ns, n, latency, clock, progress }
         progress.done += count;
       }
     };
-    await Promise.all(Array.from({ length: PEER_IN_FLIGHT }, worker));
+    await Promise.all(Array.from({ length: inFlight }, worker));
     clock.stop();
   });
 
@@ -429,7 +431,10 @@ export const CASES: CaseDef[] = [
   { id: 'auto', kind: 'peer', name: 'ioredis auto-pipelining, 1000 in flight', latencyOf: 'command', run: autoPipelining },
   { id: 'node', kind: 'peer', name: 'node-redis auto-pipelining, 1000 in flight', latencyOf: 'command', run: nodeRedis },
   { id: 'pipe', kind: 'peer', name: PIPELINE, latencyOf: 'batch', run: explicitPipeline },
-  { id: 'eval', kind: 'limit', name: EVALSHA, latencyOf: 'batch', run: bareEvalsha },
+  { id: 'eval', kind: 'limit', name: EVALSHA, latencyOf: 'batch', run: bareEvalsha(PEER_BATCH, PEER_IN_FLIGHT) },
+  // The same loop with only ≈1000 records outstanding, as many as 1000 awaited callers have: 72
+  // records a call (what they make on 16 shards) × 14 calls in flight.
+  { id: 'eval72', kind: 'limit', name: 'bare EVALSHA 72×14 (1000 outstanding)', latencyOf: 'batch', run: bareEvalsha(72, 14) },
   { id: 'rb', kind: 'limit', name: 'redis-benchmark XADD -P 512', latencyOf: 'request', run: redisBenchmark },
   // Each twin sits next to the case it varies, so both run in the same surroundings (the order
   // alternates between repetitions).
