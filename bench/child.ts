@@ -18,7 +18,9 @@ let compiled: Promise<string> | undefined;
 export function compiledRunCase(): Promise<string> {
   compiled ??= (async () => {
     const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
-    await promisify(execFile)(process.execPath, [tsc, '-p', 'tsconfig.bench.json'], { cwd: root });
+    await promisify(execFile)(process.execPath, [tsc, '-p', 'tsconfig.bench.json'], { cwd: root }).catch((err: Error & { stdout?: string }) => {
+      throw new Error(`compiling the benchmark (tsc -p tsconfig.bench.json) failed:\n${err.stdout ?? err.message}`);
+    });
     // src/scripts.ts reads its Lua files from ../lua relative to itself.
     cpSync(`${root}/lua`, `${root}/.bench-build/lua`, { recursive: true });
     return `${root}/.bench-build/bench/run-case.js`;

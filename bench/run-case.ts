@@ -1,8 +1,9 @@
 /**
- * Runs one benchmark case (or the memory job) in a process of its own, started by `child.ts`: a
- * fresh heap, JIT and RSS per case, so one case's garbage or peak memory never shows in another's.
- * The job arrives as JSON in argv[2]; the result goes back over the IPC channel (or to stdout when
- * started by hand: `node --import tsx --expose-gc bench/run-case.ts '<job json>'`).
+ * Runs one benchmark case (or the memory job, or the lone-call latency job) in a process of its
+ * own, started by `child.ts` from the compiled copy in `.bench-build/`: a fresh heap, JIT and RSS
+ * per case, so one case's garbage or peak memory never shows in another's. The job arrives as JSON
+ * in argv[2]; the result goes back over the IPC channel (or to stdout when started by hand, after a
+ * benchmark run compiled it: `node --expose-gc .bench-build/bench/run-case.js '<job json>'`).
  *
  * A case job: an unrecorded warm-up run on its own namespace (JIT, script cache, connections),
  * a full GC, then the timed run between two `INFO` readings, then the check that the streams hold
