@@ -435,6 +435,8 @@ export const CASES: CaseDef[] = [
   // The same loop with only ≈1000 records outstanding, as many as 1000 awaited callers have: 72
   // records a call (what they make on 16 shards) × 14 calls in flight.
   { id: 'eval72', kind: 'limit', name: 'bare EVALSHA 72×14 (1000 outstanding)', latencyOf: 'batch', run: bareEvalsha(72, 14) },
+  // Also ≈1000 outstanding, in fewer and larger calls: what calls spanning several shards could give.
+  { id: 'eval250', kind: 'limit', name: 'bare EVALSHA 250×4 (1000 outstanding)', latencyOf: 'batch', run: bareEvalsha(250, 4) },
   { id: 'rb', kind: 'limit', name: 'redis-benchmark XADD -P 512', latencyOf: 'request', run: redisBenchmark },
   // Each twin sits next to the case it varies, so both run in the same surroundings (the order
   // alternates between repetitions).
