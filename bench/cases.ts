@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { decodeReply, encodeBatch, type RecordFields } from '../src/batch-codec.js';
 import { Producer, type DeliveryEvent, type ProducerConfig, type ProducerError } from '../src/index.js';
-import { registerScript } from '../src/scripts.js';
+import { NO_TRIM, publishBatchArgs, registerScript } from '../src/scripts.js';
 import type { LatencyRecorder, LatencySummary } from './latency.js';
 import { streamTotals } from './server-stats.js';
 import { fieldsAt, PEER_BATCH, peerShardOf, produceAll, recordAt, streamKey, TOPIC, valueAt, type Workload } from './workload.js';
@@ -206,7 +206,7 @@ export function bareEvalshaArgs(records: readonly RecordFields[]): (string | Buf
 /**
  * `lua/publish-batch.lua` called the plain ioredis way (a `defineCommand` script: EVALSHA with every
  * argument in its array, ioredis encoding them), with the producer's argument layout: no producer
- * around it, and not the producer's own pre-encoded command (src/script-command.ts).
+ * around it.
  */
 const bareEvalsha =
   (batchRecords: number, inFlight: number): CaseDef['run'] =>
@@ -251,7 +251,7 @@ const bareEvalsha =
         const idem = { stateKey: `${stream}:p:bench`, seq: ++seqs[batch.shard]!, stateTtlMs: 86_400_000 };
         const count = batch.records.length;
         const t0 = now();
-        const reply = decodeReply(await publish(stream, idem.stateKey, '', '', '', '1', idem.seq, idem.stateTtlMs, count, bareEvalshaArgs(batch.records)), count);
+        const reply = decodeReply(await publish(...publishBatchArgs(stream, NO_TRIM, idem, count, bareEvalshaArgs(batch.records))), count);
         latency.record((now() - t0) * 1000);
         if (!reply.written || reply.count !== count) throw new Error(`publish-batch answered ${reply.count} ids (written: ${reply.written}) for ${count} records`);
         progress.done += count;

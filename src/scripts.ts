@@ -77,15 +77,18 @@ export interface Scripts {
   ensureTopic(metaKey: string, shards: number): Promise<number>;
 }
 
+/** KEYS then ARGV of one `publish-batch.lua` call (see the script's header); `records` is spread. */
+export function publishBatchArgs(stream: string, trim: TrimArgs, idem: IdempotenceArgs | undefined, recordCount: number, records: (string | Buffer | number)[]) {
+  return idem === undefined
+    ? [stream, `${stream}:p:-`, trim[0], trim[1], trim[2], '', 0, 0, recordCount, records]
+    : [stream, idem.stateKey, trim[0], trim[1], trim[2], '1', idem.seq, idem.stateTtlMs, recordCount, records];
+}
+
 export function loadScripts(client: Redis | Cluster): Scripts {
   const publishName = commandName(client, 'publish-batch', 2);
   const publish = registerScript(client, 'publish-batch', 2);
   const check = registerScript(client, 'check-batch', 2);
   const ensure = registerScript(client, 'ensure-topic', 1);
-  const argsOf = (stream: string, trim: TrimArgs, idem: IdempotenceArgs | undefined, recordCount: number, records: (string | Buffer | number)[]) =>
-    idem === undefined
-      ? [stream, `${stream}:p:-`, trim[0], trim[1], trim[2], '', 0, 0, recordCount, records]
-      : [stream, idem.stateKey, trim[0], trim[1], trim[2], '1', idem.seq, idem.stateTtlMs, recordCount, records];
   const parse = (reply: unknown, recordCount: number): PublishReply => {
     try {
       return decodeReply(reply, recordCount);
@@ -95,7 +98,7 @@ export function loadScripts(client: Redis | Cluster): Scripts {
   };
   return {
     publishBatch: async (stream, trim, idem, recordCount, encoded, wait) => {
-      const args = argsOf(stream, trim, idem, recordCount, encoded);
+      const args = publishBatchArgs(stream, trim, idem, recordCount, encoded);
       if (wait === undefined) return parse(await publish(...args), recordCount);
       // One pipeline, so WAIT runs on the connection (and, on a cluster, the node) that ran the script.
       const pipeline = client.pipeline() as unknown as Record<string, (...a: unknown[]) => unknown> & { call(...a: unknown[]): unknown; exec(): Promise<[Error | null, unknown][] | null> };
