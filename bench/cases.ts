@@ -419,6 +419,23 @@ const awaitedCallers =
       if (acked !== n) throw new Error(`${acked} of ${n} sends resolved as delivered`);
     });
 
+/**
+ * `callers` loops that each await `sendBatch()` of the next `size` records, the KafkaJS way of
+ * awaiting many records at once: `callers` × `size` records outstanding. Latency is per call.
+ */
+const awaitedBatches = (callers: number, size: number) => (env: CaseEnv) =>
+  withProducer(env.url, env.ns, env.w.shards, env.producerConfig, async (producer) => {
+    const { w, n, clock } = env;
+    let delivered = 0;
+    clock.start();
+    await concurrently(callers, Math.ceil(n / size), 1, env, (b) => producer.sendBatch(Array.from({ length: Math.min(size, n - b * size) }, (_, k) => recordAt(w, b * size + k))), (results) => {
+      for (const r of results) if (r.status === 'delivered') delivered++;
+      env.progress.done += results.length - 1; // the harness counts one per call
+    });
+    clock.stop();
+    if (delivered !== n) throw new Error(`${delivered} of ${n} records of sendBatch() delivered`);
+  });
+
 // ---------------------------------------------------------------------------------------------
 // The list
 
@@ -453,6 +470,7 @@ export const CASES: CaseDef[] = [
   { id: 'c1000n', kind: 'producer', name: 'producer 1000 awaited callers, idempotent:false', latencyOf: 'send', run: awaitedCallers(1000, NO_IDEM) },
   { id: 'c1000p', kind: 'producer', name: 'producer 1000 awaited callers, adaptiveLinger:false lingerMs:5', latencyOf: 'send', run: awaitedCallers(1000, PLAIN) },
   { id: 'c100', kind: 'producer', name: 'producer 100 awaited callers', latencyOf: 'send', run: awaitedCallers(100, {}) },
+  { id: 'sb', kind: 'producer', name: 'producer 10 callers awaiting sendBatch of 100', latencyOf: 'sendBatch', run: awaitedBatches(10, 100) },
 ];
 
 export function caseById(id: string): CaseDef {

@@ -200,40 +200,36 @@ export class Producer extends EventEmitter<ProducerEvents> {
       return Promise.reject(err);
     }
     const { topic, shard, encoded } = accepted;
-    return new Promise<SendAck>((resolve, reject) => {
-      const waiter: Waiter<SendAck> = { resolve, reject };
-      if (this.gate.tryReserve(encoded.size)) {
-        this.sender.append(topic, shard, encoded, encoded.size, waiter);
-        return;
-      }
-      this.gate.reserve(encoded.size, this.config.maxBlockMs).then(() => {
-        if (this.closing) {
-          this.gate.release(encoded.size);
-          reject(new ProducerClosedError());
-        } else {
-          this.sender.append(topic, shard, encoded, encoded.size, waiter);
-        }
-      }, reject);
-    });
+    return new Promise<SendAck>((resolve, reject) => this.admit(topic, shard, encoded, { resolve, reject }));
   }
 
   /**
    * Sends many records; resolves with one result per record, in input order. A bad record gets a
-   * `failed` result and does not affect the others.
+   * `failed` result and does not affect the others. Rejects (`InvalidRecordError`, field
+   * `records`) only when given something other than an array.
    */
   sendBatch(records: readonly ProducerRecord[]): Promise<SendResult[]> {
-    return Promise.all(
-      records.map((record) =>
-        this.send(record).then(
-          (ack): SendResult => ack,
-          (error: unknown): SendResult => ({
-            status: 'failed',
-            topic: typeof record?.topic === 'string' ? record.topic : undefined,
-            error: error instanceof ProducerError ? error : new ProducerError(String(error), 'ERR_UNKNOWN'),
-          }),
-        ),
-      ),
-    );
+    if (!Array.isArray(records)) {
+      return Promise.reject(new InvalidRecordError('records', `sendBatch() expects an array of records, got ${records === null ? 'null' : typeof records}`));
+    }
+    if (records.length === 0) return Promise.resolve([]);
+    // One promise for the whole call and one small waiter per record, instead of a send() promise,
+    // its then() and a Promise.all element per record (KafkaJS-style users batch to go fast).
+    return new Promise<SendResult[]>((resolve) => {
+      const outcome = new SendBatchOutcome(records.length, resolve);
+      for (let i = 0; i < records.length; i++) {
+        const record = records[i];
+        const topicName = typeof record?.topic === 'string' ? record.topic : undefined;
+        let accepted: { topic: SenderTopic; shard: number; encoded: EncodedRecord };
+        try {
+          accepted = this.accept(record!);
+        } catch (err) {
+          outcome.settle(i, failedResult(topicName, err));
+          continue;
+        }
+        this.admit(accepted.topic, accepted.shard, accepted.encoded, new SendBatchSlot(outcome, i, topicName));
+      }
+    });
   }
 
   /**
@@ -309,6 +305,25 @@ export class Producer extends EventEmitter<ProducerEvents> {
     return new Promise<SendAck>((resolve, reject) => {
       this.gate.reserve(size, this.config.maxBlockMs).then(() => this.sender.append(state, shard, bufferedRecord(fields), size, { resolve, reject, noPark: true }), reject);
     });
+  }
+
+  /** Buffers an accepted record for `waiter`, first waiting up to `maxBlockMs` for room if the buffer is full. */
+  private admit(topic: SenderTopic, shard: number, encoded: EncodedRecord, waiter: Waiter<SendAck>): void {
+    if (this.gate.tryReserve(encoded.size)) {
+      this.sender.append(topic, shard, encoded, encoded.size, waiter);
+      return;
+    }
+    this.gate.reserve(encoded.size, this.config.maxBlockMs).then(
+      () => {
+        if (this.closing) {
+          this.gate.release(encoded.size);
+          waiter.reject(new ProducerClosedError());
+        } else {
+          this.sender.append(topic, shard, encoded, encoded.size, waiter);
+        }
+      },
+      (err: Error) => waiter.reject(err),
+    );
   }
 
   /** Validates, encodes and partitions a record; throws the error a caller must see. */
@@ -399,5 +414,46 @@ function hideCredentials(err: unknown): void {
   if (name === 'hello') {
     const at = args.findIndex((a) => String(a).toUpperCase() === 'AUTH');
     if (at >= 0) command.args = args.map((a, i) => (i === at + 2 ? '***' : a));
+  }
+}
+
+/** A record's `failed` result in `sendBatch()`. */
+function failedResult(topic: string | undefined, error: unknown): FailedResult {
+  return { status: 'failed', topic, error: error instanceof ProducerError ? error : new ProducerError(String(error), 'ERR_UNKNOWN') };
+}
+
+/** The results of one `sendBatch()` call, handed over when the last record has its outcome. */
+class SendBatchOutcome {
+  private readonly results: SendResult[];
+  private pending: number;
+
+  constructor(
+    count: number,
+    private readonly done: (results: SendResult[]) => void,
+  ) {
+    this.results = new Array<SendResult>(count);
+    this.pending = count;
+  }
+
+  settle(index: number, result: SendResult): void {
+    this.results[index] = result;
+    if (--this.pending === 0) this.done(this.results);
+  }
+}
+
+/** Record `index` of a `sendBatch()` call, as the sender settles it. */
+class SendBatchSlot implements Waiter<SendAck> {
+  constructor(
+    private readonly outcome: SendBatchOutcome,
+    private readonly index: number,
+    private readonly topic: string | undefined,
+  ) {}
+
+  resolve(ack: SendAck): void {
+    this.outcome.settle(this.index, ack);
+  }
+
+  reject(error: Error): void {
+    this.outcome.settle(this.index, failedResult(this.topic, error));
   }
 }

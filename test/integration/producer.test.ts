@@ -102,6 +102,54 @@ describe('sendBatch()', () => {
       expect(entries.find(([id]) => id === r.id)?.[1][1]).toBe(['first', 'second', 'third'][i]);
     }
   });
+
+  it('refuses a non-array with InvalidRecordError naming `records`; an empty array resolves to []', async () => {
+    const producer = res.producer();
+    const err = (await producer.sendBatch({ topic: 't', value: 'v' } as unknown as []).catch((e: unknown) => e)) as InvalidRecordError;
+    expect(err).toBeInstanceOf(InvalidRecordError);
+    expect(err.field).toBe('records');
+    expect(err.message).toContain('expects an array of records, got object');
+    await expect(producer.sendBatch([])).resolves.toEqual([]);
+  });
+
+  it('a batch larger than the buffer waits for room record by record and lands in input order', async () => {
+    const producer = res.producer({ bufferMaxBytes: 4096, batchMaxBytes: 1024, maxRecordBytes: 1024, maxBlockMs: 10_000, defaultShards: 1 });
+    const values = Array.from({ length: 20 }, (_, i) => `${String(i).padStart(2, '0')}${'x'.repeat(998)}`);
+    const results = await producer.sendBatch(values.map((value) => ({ topic: 'big', value })));
+    expect(results.map((r) => r.status)).toEqual(values.map(() => 'delivered'));
+    const stream = results[0]!.status === 'delivered' ? results[0]!.stream : '';
+    const entries = await readStream(res.admin(), stream);
+    expect(entries.map(([, fields]) => fields[1])).toEqual(values);
+    expect(results.map((r) => r.status === 'delivered' && r.id)).toEqual(entries.map(([id]) => id));
+  });
+
+  it('records still waiting for room when close() starts fail with ProducerClosedError; the buffered ones are delivered', async () => {
+    const producer = res.producer({ bufferMaxBytes: 4096, batchMaxBytes: 1024, maxRecordBytes: 1024, maxBlockMs: 10_000, defaultShards: 1 });
+    await producer.connect();
+    const pending = producer.sendBatch(Array.from({ length: 10 }, (_, i) => ({ topic: 'closing', value: `${i}${'y'.repeat(999)}` })));
+    await producer.close(); // 4 records fit in the buffer; the other 6 wait for room
+    const results = await pending;
+    expect(results.map((r) => r.status)).toEqual([...Array(4).fill('delivered'), ...Array(6).fill('failed')]);
+    for (const r of results.slice(4)) expect(r.status === 'failed' && r.error).toBeInstanceOf(ProducerClosedError);
+    const stream = results[0]!.status === 'delivered' ? results[0]!.stream : '';
+    expect(await res.admin().xlen(stream)).toBe(4);
+  });
+
+  it('records that cannot be delivered come back as failed results carrying the DeliveryError (compensation off)', async () => {
+    const producer = res.producer({ redis: 'redis://127.0.0.1:1', requestTimeoutMs: 200, deliveryTimeoutMs: 400, retryBackoffMs: 50, retryBackoffMaxMs: 100, compensation: { enabled: false } });
+    producer.on('error', () => {});
+    const results = await producer.sendBatch([
+      { topic: 'down', value: 'a' },
+      { topic: 'down', value: 'b', shard: -1 },
+      { topic: 'down', value: 'c' },
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['failed', 'failed', 'failed']);
+    const errors = results.map((r) => (r.status === 'failed' ? r.error : undefined));
+    expect(errors[0]).toBeInstanceOf(DeliveryError);
+    expect(errors[1]).toBeInstanceOf(InvalidRecordError);
+    expect(errors[2]).toBe(errors[0]); // one batch, one error
+    expect(results.every((r) => r.topic === 'down')).toBe(true);
+  });
 });
 
 describe('produce() and events', () => {
