@@ -61,3 +61,22 @@ export function throughputTable(rows: ThroughputRow[], pipelineName: string, eva
   }
   return lines;
 }
+
+/** What paired rounds say (`bench/ab.ts`): medians of each side, and of B ÷ A per round. */
+export interface PairedSummary {
+  rounds: number;
+  medianA: number;
+  medianB: number;
+  /** Median over rounds of B ÷ A. */
+  medianRatio: number;
+  /** Rounds in which B ÷ A > 1. */
+  bAbove: number;
+}
+
+/** Summarises paired measurements: `a[i]` and `b[i]` come from the same round. */
+export function summarisePairs(a: readonly number[], b: readonly number[]): PairedSummary {
+  if (a.length !== b.length || a.length === 0) throw new Error(`paired samples need equal, non-zero lengths (got ${a.length} and ${b.length})`);
+  const ratios = a.map((x, i) => b[i]! / x);
+  return { rounds: a.length, medianA: median([...a]), medianB: median([...b]), medianRatio: median(ratios), bAbove: ratios.filter((r) => r > 1).length };
+}
+

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { redisBenchmarkRecordBounds } from '../../bench/cases.js';
 import { LatencyRecorder } from '../../bench/latency.js';
-import { fmtLatency, medianOf } from '../../bench/report.js';
+import { fmtLatency, medianOf, summarisePairs } from '../../bench/report.js';
 import type { CaseResult } from '../../bench/run-case.js';
 import { counterDelta, parseInfoFields, scriptCalls, slowCallStats, type ServerCounters } from '../../bench/server-stats.js';
 import { pointsOn, sweepPoints } from '../../bench/sweep.js';
@@ -89,5 +89,25 @@ describe('bench sweep and charts', () => {
     expect(svg.match(/r="6"/g)).toHaveLength(1);
     expect(niceMax(130_000)).toBe(200_000);
     expect(shortNumber(123_456)).toBe('123k');
+  });
+});
+
+describe('bench A/B (bench/ab.ts)', () => {
+  it('summarises paired rounds by the median of the per-round ratios, not the ratio of medians', () => {
+    // A slow phase in rounds 3 and 4 hits both sides; B is 10 % ahead in every round.
+    const a = [100, 100, 50, 50, 100];
+    const b = [110, 110, 55, 55, 110];
+    expect(summarisePairs(a, b)).toEqual({ rounds: 5, medianA: 100, medianB: 110, medianRatio: 1.1, bAbove: 5 });
+    // Paired ratios 0.90, 1.10, 0.95, 0.95: B lost 3 of 4 rounds (the ratio of medians, 78 ÷ 80, says less).
+    const s = summarisePairs([100, 60, 100, 60], [90, 66, 95, 57]);
+    expect(s.medianA).toBe(80);
+    expect(s.medianB).toBe(78);
+    expect(s.bAbove).toBe(1);
+    expect(s.medianRatio).toBeCloseTo(0.95, 6);
+  });
+
+  it('refuses unpaired or empty samples', () => {
+    expect(() => summarisePairs([1, 2], [1])).toThrow(/equal, non-zero lengths/);
+    expect(() => summarisePairs([], [])).toThrow(/equal, non-zero lengths/);
   });
 });
