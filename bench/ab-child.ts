@@ -4,10 +4,10 @@
  * slow phase of the machine hits both alike. Prints one JSON line (`AbResult`) on stdout.
  * Run by `ab.ts` with plain `node --expose-gc`, never under tsx (docs/decisions.md).
  */
-import type { Producer as ProducerClass } from '../src/index.js';
+import type { Producer } from '../src/index.js';
 import { Redis } from 'ioredis';
 import { deleteNamespace, verifyStreams } from './server-stats.js';
-import { makeWorkload, recordAt, type Workload } from './workload.js';
+import { makeWorkload, produceAll, recordAt, type Workload } from './workload.js';
 
 export type AbCase = 'c1000' | 'sb' | 'ff';
 
@@ -31,8 +31,6 @@ export interface AbResult {
   a: AbSample[];
   b: AbSample[];
 }
-
-type Producer = InstanceType<typeof ProducerClass>;
 
 /** The workloads, as `bench/cases.ts` runs them, without the harness's latency sampling. */
 const WORKLOADS: Record<AbCase, (p: Producer, w: Workload, n: number) => Promise<void>> = {
@@ -62,22 +60,12 @@ const WORKLOADS: Record<AbCase, (p: Producer, w: Workload, n: number) => Promise
     await Promise.all(Array.from({ length: 10 }, caller));
   },
   // produce() in a loop, waiting for room when the buffer is full, then flush().
-  ff: async (p, w, n) => {
-    for (let i = 0; i < n; i++) {
-      try {
-        p.produce(recordAt(w, i));
-      } catch {
-        await p.waitForRoom();
-        p.produce(recordAt(w, i));
-      }
-    }
-    await p.flush();
-  },
+  ff: (p, w, n) => produceAll(p, w, n),
 };
 
-async function measure(Producer: typeof ProducerClass, job: AbJob, w: Workload, admin: Redis, tag: string): Promise<AbSample> {
+async function measure(Build: typeof Producer, job: AbJob, w: Workload, admin: Redis, tag: string): Promise<AbSample> {
   const ns = `ab${tag}${Math.random().toString(36).slice(2, 8)}`;
-  const p = new Producer({ redis: job.url, namespace: ns, defaultShards: w.shards });
+  const p = new Build({ redis: job.url, namespace: ns, defaultShards: w.shards });
   await p.connect();
   let sample: AbSample;
   try {
@@ -98,8 +86,8 @@ async function measure(Producer: typeof ProducerClass, job: AbJob, w: Workload, 
 }
 
 async function runAb(job: AbJob, admin: Redis, log: (line: string) => void): Promise<AbResult> {
-  const A = ((await import(job.entryA)) as { Producer: typeof ProducerClass }).Producer;
-  const B = ((await import(job.entryB)) as { Producer: typeof ProducerClass }).Producer;
+  const A = ((await import(job.entryA)) as { Producer: typeof Producer }).Producer;
+  const B = ((await import(job.entryB)) as { Producer: typeof Producer }).Producer;
   const w = makeWorkload(job.records, 1);
   // Warm both builds' code paths before the first timed round.
   for (let i = 0; i < 2; i++) {
