@@ -17,7 +17,7 @@
  * twice) shows the noise floor; on the 2-core machines here the median ratio of an A/A run was
  * within ±4 %.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,15 +46,15 @@ async function buildRevision(rev: string | undefined, name: string): Promise<str
     for (const input of BUILD_INPUTS) cpSync(resolve(root, input), resolve(dir, input), { recursive: true });
   } else {
     // git archive | tar: the revision's files, without touching the working tree.
-    await new Promise<void>((done, fail) => {
-      const archive = spawn('git', ['archive', '--format=tar', rev, ...BUILD_INPUTS], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-      const tar = spawn('tar', ['-x', '-C', dir], { stdio: ['pipe', 'ignore', 'pipe'] });
-      let errors = '';
-      archive.stderr.on('data', (d: Buffer) => (errors += d.toString()));
-      tar.stderr.on('data', (d: Buffer) => (errors += d.toString()));
-      archive.stdout.pipe(tar.stdin);
-      tar.on('close', (code) => (code === 0 && archive.exitCode === 0 ? done() : fail(new UsageError(`cannot read revision ${JSON.stringify(rev)} from git: ${errors.trim() || `exit ${code}`}`))));
-    });
+    const archive = spawn('git', ['archive', '--format=tar', rev, ...BUILD_INPUTS], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const tar = spawn('tar', ['-x', '-C', dir], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let errors = '';
+    archive.stderr.on('data', (d: Buffer) => (errors += d.toString()));
+    tar.stderr.on('data', (d: Buffer) => (errors += d.toString()));
+    archive.stdout.pipe(tar.stdin);
+    const exited = (p: ChildProcess) => new Promise<number | null>((done) => p.on('close', done));
+    const codes = await Promise.all([exited(archive), exited(tar)]);
+    if (codes.some((c) => c !== 0)) throw new UsageError(`cannot read revision ${JSON.stringify(rev)} from git: ${errors.trim() || `exit codes ${codes.join(', ')}`}`);
   }
   const tsc = resolve(root, 'node_modules/typescript/bin/tsc');
   const options = ['--outDir', 'dist', '--rootDir', 'src', '--declaration', 'false', '--sourceMap', 'false', '--noEmit', 'false'];

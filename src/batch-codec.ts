@@ -134,7 +134,8 @@ export function decodeReply(reply: unknown, count: number): PublishReply {
     const big = seqText.length > 15;
     const seq = big ? 0 : Number(seqText);
     const bigSeq = big ? BigInt(seqText) : 0n;
-    const idAt = (i: number): string => (i === 0 ? first : `${ms}-${big ? String(bigSeq + BigInt(i)) : seq + i}`);
+    const prefix = `${ms}-`; // one concatenation per id instead of two
+    const idAt = (i: number): string => (i === 0 ? first : prefix + (big ? String(bigSeq + BigInt(i)) : seq + i));
     return { written: true, count, idAt, ids: () => Array.from({ length: count }, (_, i) => idAt(i)) };
   }
   if (status === 0 || status === 2) {
