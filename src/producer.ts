@@ -236,7 +236,12 @@ export class Producer extends EventEmitter<ProducerEvents> {
           outcome.settle(i, failedResult(topicName, err));
           continue;
         }
-        this.admit(accepted.topic, accepted.shard, accepted.encoded, new SendBatchSlot(outcome, i, topicName));
+        const slot = new SendBatchSlot(outcome, i, topicName);
+        try {
+          this.admit(accepted.topic, accepted.shard, accepted.encoded, slot);
+        } catch (err) {
+          slot.reject(err as Error);
+        }
       }
     });
   }
@@ -451,6 +456,7 @@ class SendBatchOutcome {
   }
 
   settle(index: number, result: SendResult): void {
+    if (this.results[index] !== undefined) return; // settled already: the first outcome stands, as with a promise
     this.results[index] = result;
     if (--this.pending === 0) this.done(this.results);
   }
