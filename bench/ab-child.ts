@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { deleteNamespace, verifyStreams } from './server-stats.js';
 import { makeWorkload, produceAll, recordAt, type Workload } from './workload.js';
 
-export type AbCase = 'c1000' | 'sb' | 'ff';
+export type AbCase = 'c1000' | 'c100' | 'c1' | 'sb' | 'ff';
 
 export interface AbJob {
   /** `dist/index.js` of build A and of build B. */
@@ -32,19 +32,23 @@ export interface AbResult {
   b: AbSample[];
 }
 
+/** `callers` concurrent loops, each awaiting send() of the next record. */
+async function awaitedCallers(callers: number, p: Producer, w: Workload, n: number): Promise<void> {
+  let next = 0;
+  const caller = async (): Promise<void> => {
+    while (next < n) {
+      const ack = await p.send(recordAt(w, next++));
+      if (ack.status !== 'delivered') throw new Error(`a send resolved ${ack.status}`);
+    }
+  };
+  await Promise.all(Array.from({ length: callers }, caller));
+}
+
 /** The workloads, as `bench/cases.ts` runs them, without the harness's latency sampling. */
 const WORKLOADS: Record<AbCase, (p: Producer, w: Workload, n: number) => Promise<void>> = {
-  // 1000 concurrent loops, each awaiting send().
-  c1000: async (p, w, n) => {
-    let next = 0;
-    const caller = async (): Promise<void> => {
-      while (next < n) {
-        const ack = await p.send(recordAt(w, next++));
-        if (ack.status !== 'delivered') throw new Error(`a send resolved ${ack.status}`);
-      }
-    };
-    await Promise.all(Array.from({ length: 1000 }, caller));
-  },
+  c1000: (p, w, n) => awaitedCallers(1000, p, w, n),
+  c100: (p, w, n) => awaitedCallers(100, p, w, n),
+  c1: (p, w, n) => awaitedCallers(1, p, w, n),
   // 10 concurrent loops, each awaiting sendBatch() of the next 100 records.
   sb: async (p, w, n) => {
     let next = 0;

@@ -7,8 +7,9 @@
  * `npx tsx bench/ab.ts <rev-A> [<rev-B>] [flags]`.
  *
  *   <rev-A>, <rev-B>  git revisions (commit, branch, tag); rev-B defaults to the working tree
- *   --case C      c1000 (1000 callers awaiting send(), default), sb (10 callers awaiting
- *                 sendBatch of 100) or ff (produce() + flush())
+ *   --case C      c1000 (1000 callers awaiting send(), default), c100, c1 (the same with 100
+ *                 callers and with one: use fewer --records), sb (10 callers awaiting sendBatch
+ *                 of 100) or ff (produce() + flush())
  *   --rounds N    paired rounds (default 16)
  *   --records N   records per round and side (default 100000)
  *
@@ -30,7 +31,7 @@ import { summarisePairs, type PairedSummary } from './report.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const run = promisify(execFile);
-const CASES: readonly AbCase[] = ['c1000', 'sb', 'ff'];
+const CASES: readonly AbCase[] = ['c1000', 'c100', 'c1', 'sb', 'ff'];
 /** What a revision needs to build and run: its sources, its scripts and its module settings. */
 const BUILD_INPUTS = ['src', 'lua', 'tsconfig.json', 'package.json'];
 
@@ -85,7 +86,7 @@ async function main(): Promise<void> {
   const rounds = flags.int('rounds', 16);
   const records = flags.int('records', 100_000);
   flags.done();
-  if (positional.length < 1 || positional.length > 2) throw new UsageError('usage: npx tsx bench/ab.ts <rev-A> [<rev-B>] [--case c1000|sb|ff] [--rounds N] [--records N]');
+  if (positional.length < 1 || positional.length > 2) throw new UsageError('usage: npx tsx bench/ab.ts <rev-A> [<rev-B>] [--case c1000|c100|c1|sb|ff] [--rounds N] [--records N]');
   const [revA, revB] = positional as [string, string | undefined];
   const labelB = revB ?? 'working tree';
 
