@@ -1,5 +1,6 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { ResolvedConfig } from './config.js';
+import { withGuardedConnector } from './guarded-connector.js';
 import { RequestTimeoutError } from './errors.js';
 import { classifyRedisError } from './redis-errors.js';
 
@@ -22,7 +23,8 @@ export interface RedisConnection {
 
 export function openConnection(redis: ResolvedConfig['redis']): RedisConnection {
   if (redis instanceof Redis || redis instanceof Cluster) return { client: redis, owned: false };
-  if (typeof redis === 'string') return { client: new Redis(redis, SAFE_OPTIONS), owned: true };
+  // The guarded connector keeps a refused TLS handshake from crashing the process (guarded-connector.ts).
+  if (typeof redis === 'string') return { client: new Redis(redis, withGuardedConnector(SAFE_OPTIONS)), owned: true };
   if ('cluster' in redis) {
     const options: ClusterOptions = redis.options ?? {};
     const client = new Cluster(redis.cluster as ConstructorParameters<typeof Cluster>[0], {
@@ -32,11 +34,11 @@ export function openConnection(redis: ResolvedConfig['redis']): RedisConnection 
       // Otherwise ioredis re-sends a command whose connection closed while it was in flight (after
       // 100 ms): a replay behind the producer's back. The producer retries such batches itself.
       retryDelayOnFailover: 0,
-      redisOptions: { ...options.redisOptions, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 },
+      redisOptions: withGuardedConnector({ ...options.redisOptions, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 }),
     });
     return { client, owned: true };
   }
-  return { client: new Redis({ ...redis, ...SAFE_OPTIONS }), owned: true };
+  return { client: new Redis(withGuardedConnector({ ...redis, ...SAFE_OPTIONS })), owned: true };
 }
 
 /** Connection failures that trying again cannot fix: wrong or missing credentials, a refused certificate. */

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   DeliveryError,
@@ -275,6 +275,21 @@ describe('connection failures', () => {
     expect(retries.length).toBeGreaterThan(0);
     await eventually(() => batchErrors.length === 1, 'the batch failure event');
     expect(batchErrors[0]!.batch).toMatchObject({ topic: 'down', records: 1 });
+  });
+});
+
+describe('socket errors', () => {
+  it('a second error on one socket (a refused TLS handshake can raise two in one read) does not crash the process', async () => {
+    const producer = res.producer();
+    producer.on('error', () => {}); // the client reports the first error; not what is tested here
+    await producer.connect();
+    const client = (producer as unknown as { client: Redis | Cluster }).client;
+    const node = client instanceof Cluster ? client.nodes('master')[0]! : client;
+    // ioredis listens for a socket's first error only; without a listener Node throws the second.
+    expect(() => {
+      node.stream.emit('error', new Error('the local verification error'));
+      node.stream.emit('error', new Error("the server's alert"));
+    }).not.toThrow();
   });
 });
 

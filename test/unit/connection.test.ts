@@ -1,6 +1,7 @@
-import { Cluster, Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { openConnection } from '../../src/connection.js';
+import { GuardedConnector, withGuardedConnector } from '../../src/guarded-connector.js';
 
 // The producer owns retries: the clients it creates must never replay a command on their own
 // (DESIGN.md §4). Checked on the options, without a server (the clients connect lazily).
@@ -26,5 +27,24 @@ describe('openConnection', () => {
     const mine = new Redis({ lazyConnect: true });
     expect(openConnection(mine)).toEqual({ client: mine, owned: false });
     mine.disconnect();
+  });
+});
+
+describe('the guarded connector (a second socket error must not crash the process)', () => {
+  it('is used by every client the producer creates: URL, options and cluster nodes', () => {
+    const url = openConnection('redis://127.0.0.1:1').client as Redis;
+    const options = openConnection({ host: '127.0.0.1', port: 1 }).client as Redis;
+    const cluster = openConnection({ cluster: [{ host: '127.0.0.1', port: 1 }] }).client as Cluster;
+    expect(url.options.Connector).toBe(GuardedConnector);
+    expect(options.options.Connector).toBe(GuardedConnector);
+    expect(cluster.options.redisOptions?.Connector).toBe(GuardedConnector);
+    for (const c of [url, options, cluster]) c.disconnect();
+  });
+
+  it("leaves a caller's own connector and Sentinel setups alone", () => {
+    const Own = class extends GuardedConnector {} as unknown as RedisOptions['Connector'];
+    expect(withGuardedConnector<RedisOptions>({ Connector: Own }).Connector).toBe(Own);
+    expect(withGuardedConnector<RedisOptions>({ sentinels: [{ host: '127.0.0.1', port: 1 }], name: 'm' }).Connector).toBeUndefined();
+    expect(withGuardedConnector<RedisOptions>({ port: 1 }).Connector).toBe(GuardedConnector);
   });
 });
