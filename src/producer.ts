@@ -193,22 +193,11 @@ export class Producer extends EventEmitter<ProducerEvents> {
    * `DeliveryError`.
    */
   send(record: ProducerRecord): Promise<SendAck> {
-    let accepted: { topic: SenderTopic; shard: number; encoded: EncodedRecord };
-    try {
-      accepted = this.accept(record);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    const { topic, shard, encoded } = accepted;
     // The executor captures nothing, so no closure or context is allocated per send.
     const promise = new Promise<SendAck>(captureSettlers);
     const waiter = captured!;
     captured = undefined;
-    try {
-      this.admit(topic, shard, encoded, waiter);
-    } catch (err) {
-      waiter.reject(err as Error);
-    }
+    this.enqueue(record, waiter);
     return promise;
   }
 
@@ -228,20 +217,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       const outcome = new SendBatchOutcome(records.length, resolve);
       for (let i = 0; i < records.length; i++) {
         const record = records[i];
-        const topicName = typeof record?.topic === 'string' ? record.topic : undefined;
-        let accepted: { topic: SenderTopic; shard: number; encoded: EncodedRecord };
-        try {
-          accepted = this.accept(record!);
-        } catch (err) {
-          outcome.settle(i, failedResult(topicName, err));
-          continue;
-        }
-        const slot = new SendBatchSlot(outcome, i, topicName);
-        try {
-          this.admit(accepted.topic, accepted.shard, accepted.encoded, slot);
-        } catch (err) {
-          slot.reject(err as Error);
-        }
+        this.enqueue(record!, new SendBatchSlot(outcome, i, typeof record?.topic === 'string' ? record.topic : undefined));
       }
     });
   }
@@ -321,23 +297,31 @@ export class Producer extends EventEmitter<ProducerEvents> {
     });
   }
 
-  /** Buffers an accepted record for `waiter`, first waiting up to `maxBlockMs` for room if the buffer is full. */
-  private admit(topic: SenderTopic, shard: number, encoded: EncodedRecord, waiter: Waiter<SendAck>): void {
-    if (this.gate.tryReserve(encoded.size)) {
-      this.sender.append(topic, shard, encoded, encoded.size, waiter);
-      return;
+  /**
+   * Validates a record and buffers it for `waiter`, first waiting up to `maxBlockMs` for room if
+   * the buffer is full. A record that cannot be accepted rejects the waiter with the reason.
+   */
+  private enqueue(record: ProducerRecord, waiter: Waiter<SendAck>): void {
+    try {
+      const { topic, shard, encoded } = this.accept(record);
+      if (this.gate.tryReserve(encoded.size)) {
+        this.sender.append(topic, shard, encoded, encoded.size, waiter);
+        return;
+      }
+      this.gate.reserve(encoded.size, this.config.maxBlockMs).then(
+        () => {
+          if (this.closing) {
+            this.gate.release(encoded.size);
+            waiter.reject(new ProducerClosedError());
+          } else {
+            this.sender.append(topic, shard, encoded, encoded.size, waiter);
+          }
+        },
+        (err: Error) => waiter.reject(err),
+      );
+    } catch (err) {
+      waiter.reject(err as Error);
     }
-    this.gate.reserve(encoded.size, this.config.maxBlockMs).then(
-      () => {
-        if (this.closing) {
-          this.gate.release(encoded.size);
-          waiter.reject(new ProducerClosedError());
-        } else {
-          this.sender.append(topic, shard, encoded, encoded.size, waiter);
-        }
-      },
-      (err: Error) => waiter.reject(err),
-    );
   }
 
   /** Validates, encodes and partitions a record; throws the error a caller must see. */
