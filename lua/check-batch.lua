@@ -5,7 +5,7 @@
   before it replays a record parked as "possibly persisted".
 
   KEYS[1]  idempotence state of the producer on the shard, e.g. {ns:topic:3}:p:<producerId>
-           ("<lastSeq> <firstId> <count>", see publish-batch.lua)
+           ("<lastSeq> <firstId> <count> <lastId>", see publish-batch.lua)
   KEYS[2]  set of this producer's sequences on the shard that were found to have landed after
            their reply was lost, e.g. {ns:topic:3}:p:<producerId>:landed; it keeps the answer
            exact after later batches overwrite the state in KEYS[1]
@@ -24,7 +24,7 @@ end
 local lastSeq, firstId = 0, '-'
 local state = redis.call('GET', stateKey)
 if state then
-  local s, f = string.match(state, '^(%d+) (%S+) %d+$')
+  local s, f = string.match(state, '^(%d+) (%S+) %d+')
   lastSeq, firstId = tonumber(s), f
 end
 if lastSeq == seq then

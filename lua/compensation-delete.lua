@@ -7,9 +7,12 @@
   KEYS[2]  payload hash     {ns:compensation:topic}:data   (id → entry JSON)
   KEYS[3]  lease hash       {ns:compensation:topic}:lease  (id → owner token)
   KEYS[4]  dead-letter zset {ns:compensation:topic}:dead   (id → when dead-lettered, ms)
+  KEYS[5]  done zset        {ns:compensation:topic}:done   (id → when replayed or found landed, ms)
 
   ARGV[1]  what to delete:
              'ids'      the ids in ARGV[2…] (at least one), pending or dead
+             'landed'   the ids in ARGV[3…] (at least one), which are in their stream: also
+                        remembered in the done set for ARGV[2] ms, so a late copy is not parked again
              'pending'  the first ARGV[2] entries of the schedule (a positive integer)
              'dead'     the first ARGV[2] entries of the dead-letter zset (a positive integer)
   ARGV[2…] see ARGV[1]
@@ -22,15 +25,25 @@ local schedule = KEYS[1]
 local data = KEYS[2]
 local lease = KEYS[3]
 local dead = KEYS[4]
+local done = KEYS[5]
 local mode = ARGV[1]
 local argc = #ARGV
 
 local ids
-if mode == 'ids' then
-  if argc < 2 then
+local first = 2 -- where the ids start in ARGV, for 'ids' and 'landed'
+local keepMs
+if mode == 'ids' or mode == 'landed' then
+  if mode == 'landed' then
+    first = 3
+    keepMs = tonumber(ARGV[2])
+    if keepMs == nil or keepMs < 0 or keepMs ~= math.floor(keepMs) then
+      return redis.error_reply('ERR_RSP_ARGS time must be a non-negative integer')
+    end
+  end
+  if argc < first then
     return redis.error_reply('ERR_RSP_ARGS no ids given')
   end
-  for i = 2, argc do
+  for i = first, argc do
     if ARGV[i] == '' then
       return redis.error_reply('ERR_RSP_ARGS empty id at argument ' .. i)
     end
@@ -42,7 +55,7 @@ elseif mode == 'pending' or mode == 'dead' then
   end
   ids = redis.call('ZRANGE', mode == 'dead' and dead or schedule, 0, limit - 1)
 else
-  return redis.error_reply("ERR_RSP_ARGS mode must be 'ids', 'pending' or 'dead'")
+  return redis.error_reply("ERR_RSP_ARGS mode must be 'ids', 'landed', 'pending' or 'dead'")
 end
 
 local function delete(id)
@@ -54,8 +67,15 @@ end
 
 local deleted = 0
 if ids == nil then
-  for i = 2, argc do
+  local now
+  if keepMs ~= nil then
+    if redis.replicate_commands then redis.replicate_commands() end -- Redis < 7: TIME before writes
+    local time = redis.call('TIME')
+    now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+  end
+  for i = first, argc do
     deleted = deleted + delete(ARGV[i])
+    if now ~= nil then redis.call('ZADD', done, now, ARGV[i]) end
   end
 else
   for _, id in ipairs(ids) do

@@ -8,8 +8,6 @@ import { addToColumns, emptyColumns, encodeColumns, fieldsAt, type BufferedRecor
 export interface Waiter<T> {
   resolve(value: T): void;
   reject(error: Error): void;
-  /** A replay of a parked record: on failure it is rejected, never parked a second time. */
-  noPark?: boolean;
 }
 
 export interface BatchLimits {
@@ -23,8 +21,11 @@ export class Batch<T> {
   count = 0;
   bytes = 0;
   attempts = 0;
-  /** Sequence number on its shard, given when the batch is first sent (0 before). */
-  seq = 0;
+  /**
+   * Some attempt sent the script and got no answer: the batch may be in the stream. Sticky: a
+   * later attempt that fails before sending proves nothing about the earlier one.
+   */
+  possiblyPersisted = false;
   /** `waiters[i]` settles record i; absent for fire-and-forget records. Created on first need. */
   waiters: (Waiter<T> | undefined)[] | undefined;
   private settledPromise: Promise<void> | undefined;
@@ -32,7 +33,11 @@ export class Batch<T> {
   private isSettled = false;
   private encodedArgs: (string | Buffer | number)[] | undefined;
 
-  constructor(readonly createdAt: number) {}
+  constructor(
+    readonly createdAt: number,
+    /** Sequence number on its shard (idempotence), in creation order, so also in sending order. */
+    readonly seq: number,
+  ) {}
 
   add(record: BufferedRecord, size: number, waiter: Waiter<T> | undefined): void {
     if (waiter !== undefined) (this.waiters ??= [])[this.count] = waiter;
@@ -72,6 +77,8 @@ export class ShardAccumulator<T> {
   scheduled = false;
   /** The batch being sent, if any. */
   inFlight: Batch<T> | undefined;
+  /** Sequence of the last batch created. */
+  private lastSeq = 0;
 
   constructor(
     private readonly limits: BatchLimits,
@@ -90,7 +97,7 @@ export class ShardAccumulator<T> {
       batch = undefined;
       closed = true;
     }
-    if (batch === undefined) batch = this.open = new Batch<T>(this.now());
+    if (batch === undefined) batch = this.open = new Batch<T>(this.now(), ++this.lastSeq);
     batch.add(record, size, waiter);
     if (batch.count >= this.limits.batchMaxRecords || batch.bytes >= this.limits.batchMaxBytes) {
       this.closed.push(batch);
@@ -112,6 +119,20 @@ export class ShardAccumulator<T> {
   takeNext(): Batch<T> | undefined {
     if (this.closed.length === 0) this.closeOpen();
     return this.closed.shift();
+  }
+
+  /**
+   * Takes the waiting batches (closed, then open) created at or before `createdBy`: they ran out of
+   * time before they could be sent. Batches are in creation order, so these are a prefix.
+   */
+  takeExpired(createdBy: number): Batch<T>[] {
+    const expired: Batch<T>[] = [];
+    while (this.closed.length > 0 && this.closed[0]!.createdAt <= createdBy) expired.push(this.closed.shift()!);
+    if (this.closed.length === 0 && this.open !== undefined && this.open.createdAt <= createdBy) {
+      expired.push(this.open);
+      this.open = undefined;
+    }
+    return expired;
   }
 
   hasClosed(): boolean {

@@ -1,5 +1,12 @@
 import { BufferFullError } from './errors.js';
 
+/**
+ * What each accepted record takes from `bufferMaxBytes` on top of its own bytes: its share of the
+ * batch's columns, its waiter and strings. Without it, empty values would pass a full buffer and
+ * the bound would not hold for memory.
+ */
+export const RECORD_OVERHEAD_BYTES = 64;
+
 interface RoomWaiter {
   bytes: number;
   /** false: only waits for room (`whenRoomFor`), takes none. */

@@ -145,9 +145,11 @@ export const producerConfigSchema = z.strictObject({
     .boolean()
     .default(true)
     .describe("Each batch carries this producer's id and the shard's next sequence number; the batch script writes a (producer, sequence) at most once, so a retry after a lost reply cannot duplicate. `false`: a lost reply is not retried but parked as possibly persisted, and replay may duplicate it (at-least-once)."),
-  producerId: name('producerId')
+  producerId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected 1 to 64 letters, digits, "_" or "-"')
     .optional()
-    .describe("This producer's id in the idempotence state and in compensation entry ids. Same rules as `namespace`. Default: random per instance."),
+    .describe("Names this producer in its idempotence state, compensation entry ids and journal file: 1–64 letters, digits, `_` or `-`. Each producer instance adds a fresh session suffix, so two instances with the same id (a restart, two replicas configured alike) never share sequence numbers. Default: random per instance."),
   idempotenceStateTtlMs: int(60_000, 30 * 24 * 3_600_000)
     .default(7 * 24 * 3_600_000)
     .describe("How long a shard keeps a producer's idempotence state (`{ns:topic:shard}:p:<producerId>`) after its last batch. A possibly-persisted record replayed later than this could be written twice."),
@@ -161,7 +163,7 @@ export const producerConfigSchema = z.strictObject({
   maxRecordBytes: int(1, 512 * 1024 * 1024)
     .default(1024 * 1024)
     .describe('Largest record: value + key + header names and values, in bytes. At most `bufferMaxBytes`.'),
-  maxHeaders: int(0, 10_000).default(64).describe('Most headers on one record.'),
+  maxHeaders: int(0, 3_900).default(64).describe("Most headers on one record (at most 3900: the batch script passes a record's fields to one `XADD` through Lua's `unpack`, which takes about 8000 values)."),
   statsIntervalMs: int(0, 86_400_000)
     .refine((ms) => !(Number.isInteger(ms) && ms > 0 && ms < 10), 'expected 0 (off) or at least 10')
     .default(5_000)
@@ -236,6 +238,20 @@ function formatIssue(issue: z.core.$ZodIssue, input: unknown, noun: string): str
   return `\`${path || '(root)'}\`: ${issue.message}${saysGot ? '' : `, got ${shown}`}`;
 }
 
+/** Every trim setting of the config, with where it is set. */
+function trimSettings(config: ResolvedConfig): [string, NonNullable<ResolvedConfig['trim']>][] {
+  const all: [string, NonNullable<ResolvedConfig['trim']>][] = config.trim ? [['trim', config.trim]] : [];
+  for (const [topic, override] of Object.entries(config.topics)) if (override.trim) all.push([`topics.${topic}.trim`, override.trim]);
+  return all;
+}
+
+/** A threshold `XTRIM` would refuse for its strategy: caught here, not by a script half way through a batch. */
+function trimProblem(trim: NonNullable<ResolvedConfig['trim']>): string | undefined {
+  const value = String(trim.threshold);
+  if (trim.strategy === 'maxlen' && !/^\d+$/.test(value)) return `expected an entry count (integer ≥ 0) for strategy "maxlen", got ${JSON.stringify(value)}`;
+  return undefined;
+}
+
 /** Validates the whole config at once; throws a `ConfigError` listing every problem. */
 export function resolveConfig(input: ProducerConfig = {}): ResolvedConfig {
   const result = producerConfigSchema.safeParse(input);
@@ -253,6 +269,13 @@ export function resolveConfig(input: ProducerConfig = {}): ResolvedConfig {
   }
   if (config.maxRecordBytes > config.bufferMaxBytes) {
     problems.push(`\`maxRecordBytes\` (${config.maxRecordBytes}) must be ≤ \`bufferMaxBytes\` (${config.bufferMaxBytes})`);
+  }
+  if (config.idempotenceStateTtlMs <= config.deliveryTimeoutMs) {
+    problems.push(`\`idempotenceStateTtlMs\` (${config.idempotenceStateTtlMs}) must be > \`deliveryTimeoutMs\` (${config.deliveryTimeoutMs}), or a retry could outlive the state that makes it safe`);
+  }
+  for (const [where, trim] of trimSettings(config)) {
+    const problem = trimProblem(trim);
+    if (problem !== undefined) problems.push(`\`${where}.threshold\`: ${problem}`);
   }
   const { replay } = config.compensation;
   if (replay.leaseMs <= config.deliveryTimeoutMs) {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { ResolvedConfig } from './config.js';
 import { withGuardedConnector } from './guarded-connector.js';
@@ -108,4 +109,31 @@ export function withDeadline<T>(call: Promise<T>, timeoutMs: number, what: strin
       },
     );
   });
+}
+
+/**
+ * A short, stable name of the Redis deployment `redis` points at (host, port and database, or a
+ * cluster's seed nodes; never credentials). The journal keeps records per target, so a record
+ * journaled for one Redis is never drained into another.
+ */
+export function targetId(redis: ResolvedConfig['redis']): string {
+  return createHash('sha256').update(describeTarget(redis)).digest('hex').slice(0, 12);
+}
+
+function describeTarget(redis: ResolvedConfig['redis']): string {
+  const node = (o: { host?: unknown; port?: unknown; path?: unknown; db?: unknown }) =>
+    o.path ? `unix:${String(o.path)}/${Number(o.db ?? 0)}` : `${String(o.host ?? '127.0.0.1')}:${Number(o.port ?? 6379)}/${Number(o.db ?? 0)}`;
+  const seeds = (nodes: unknown[]) =>
+    `cluster ${nodes
+      .map((n) => (typeof n === 'string' ? n : typeof n === 'number' ? `127.0.0.1:${n}` : node(n as object)))
+      .sort()
+      .join(',')}`;
+  if (redis instanceof Cluster) return seeds((redis as unknown as { startupNodes: unknown[] }).startupNodes ?? []);
+  if (redis instanceof Redis) return node(redis.options);
+  if (typeof redis === 'string') {
+    const url = new URL(redis);
+    return node({ host: url.hostname, port: url.port || 6379, db: url.pathname.slice(1) || 0 });
+  }
+  if ('cluster' in redis) return seeds(redis.cluster as unknown[]);
+  return node(redis);
 }

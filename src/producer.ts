@@ -1,18 +1,19 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
 import type { Cluster, Redis } from 'ioredis';
 import type { Waiter } from './accumulator.js';
-import { BufferGate } from './buffer-gate.js';
+import { BufferGate, RECORD_OVERHEAD_BYTES } from './buffer-gate.js';
 import { resolveConfig, type ProducerConfig, type ResolvedConfig } from './config.js';
-import { openConnection, whenReady, withDeadline } from './connection.js';
+import { openConnection, targetId, whenReady, withDeadline } from './connection.js';
 import { BufferFullError, DeliveryError, InvalidRecordError, ListenerError, ProducerClosedError, ProducerError } from './errors.js';
 import type { ProducerEvents } from './events.js';
 import { keyPartitioner, StickyShardChooser } from './partitioner.js';
-import { bufferedRecord } from './batch-codec.js';
 import { encodeRecord, type EncodedRecord, type ProducerRecord } from './record.js';
 import { classifyRedisError } from './redis-errors.js';
 import { loadScripts } from './scripts.js';
 import { entryId } from './compensation/entry.js';
+import { trimFor } from './topics.js';
+import { topicMetaKey } from './keys.js';
 import { Parker } from './compensation/parker.js';
 import { Replayer, type ReplayRound } from './compensation/replayer.js';
 import { CompensationStore, type CompensationStats, type ListOptions, type PurgeOptions } from './compensation/store.js';
@@ -74,8 +75,14 @@ export class Producer extends EventEmitter<ProducerEvents> {
   /** Inspect and drive the compensation store (parked records, dead letters, replay). */
   readonly compensation: CompensationApi;
   private closing: Promise<void> | undefined;
-  /** Identifies this producer's batches in the idempotence state. */
+  /** The configured `producerId`, or a random one. */
   readonly producerId: string;
+  /**
+   * This instance's identity in the idempotence state, compensation entry ids and journal file:
+   * `producerId` plus a fresh suffix, so a restart or a second instance with the same `producerId`
+   * never reuses sequence numbers of another.
+   */
+  readonly sessionId: string;
   private connects = 0;
 
   /**
@@ -98,6 +105,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       emit: (event, ...args) => this.emitSafely(event, ...args),
     };
     this.producerId = this.config.producerId ?? randomUUID().replace(/-/g, '').slice(0, 16);
+    this.sessionId = `${this.producerId}-${randomBytes(4).toString('hex')}`;
     const config = this.config;
     const scripts = loadScripts(client);
     const stats = new StatsCollector({
@@ -109,49 +117,55 @@ export class Producer extends EventEmitter<ProducerEvents> {
     });
     this.stats = stats;
     registerCollector(this, stats);
-    const store = new CompensationStore({ client, namespace: config.namespace, requestTimeoutMs: config.requestTimeoutMs });
+    const store = new CompensationStore({ client, namespace: config.namespace, requestTimeoutMs: config.requestTimeoutMs, doneTtlMs: config.idempotenceStateTtlMs });
     const parker = new Parker({
       client,
       store,
       namespace: config.namespace,
-      producerId: this.producerId,
+      ownerId: this.sessionId,
       journalDir: config.compensation.journalDir,
+      target: targetId(config.redis),
       journalFsync: config.compensation.journalFsync,
       requestTimeoutMs: config.requestTimeoutMs,
-      now: Date.now,
     });
     this.parker = parker;
     this.sender = new Sender({
       config,
-      producerId: this.producerId,
+      sessionId: this.sessionId,
       client,
       scripts,
       gate: this.gate,
       sticky: this.sticky,
       events,
       now: () => performance.now(),
+      wallClock: Date.now,
       random: Math.random,
+      topics: () => this.topics.all(),
       park: config.compensation.enabled ? (topic, entries) => parker.park(topic, entries) : undefined,
       stats,
       onSettled: (topic, shard, seq, count, landed) => {
-        // The batch landed after all: its parked copies must not be replayed.
+        // The batch landed after all: its parked copies must not be replayed (a replayer that
+        // claimed them first finds the same answer with check-batch).
         if (landed) {
-          const ids = Array.from({ length: count }, (_, i) => entryId(this.producerId, shard, seq, i));
-          store.remove(topic, ids).catch((err: unknown) => this.emitSafely('error', new DeliveryError(`Could not remove parked copies of a batch that landed: ${String(err)}`, 'ERR_COMPENSATION', { retriable: true, persisted: 'possibly', cause: err })));
+          const ids = Array.from({ length: count }, (_, i) => entryId(this.sessionId, shard, seq, i));
+          store.landed(topic, ids).catch((err: unknown) => this.emitSafely('error', new DeliveryError(`Could not remove parked copies of a batch that landed: ${String(err)}`, 'ERR_COMPENSATION', { retriable: true, persisted: 'possibly', cause: err })));
         }
       },
     });
     this.replayer = new Replayer({
       config,
-      producerId: this.producerId,
+      sessionId: this.sessionId,
       store,
       parker,
       scripts,
       events,
       knownTopics: () => [...this.topics.all()].map((t) => t.name),
       ready: () => client.status === 'ready',
-      republish: (topic, shard, fields) => this.republish(topic, shard, fields),
-      wallClock: Date.now,
+      trimOf: (topic) => trimFor(config, topic),
+      storedShards: async (topic) => {
+        const stored = await withDeadline(client.hget(topicMetaKey(config.namespace, topic), 'shards'), config.requestTimeoutMs, 'HGET topic meta');
+        return stored === null ? undefined : Number(stored);
+      },
       random: Math.random,
       stats,
     });
@@ -228,27 +242,35 @@ export class Producer extends EventEmitter<ProducerEvents> {
    * when the buffer is full (wait with `waitForRoom()`, then produce again).
    */
   produce(record: ProducerRecord): void {
-    const { topic, shard, encoded } = this.accept(record);
-    if (!this.gate.tryReserve(encoded.size)) {
+    const { topic, shard, encoded, size } = this.accept(record);
+    if (!this.gate.tryReserve(size)) {
       throw new BufferFullError(
         `The producer buffer is full: ${this.gate.usedBytes} of bufferMaxBytes (${this.config.bufferMaxBytes}) bytes are in use; ` +
           'await producer.waitForRoom() before producing more',
       );
     }
-    this.sender.append(topic, shard, encoded, encoded.size);
+    this.sender.append(topic, shard, encoded, size);
   }
 
   /**
    * Back-pressure for `produce()`: resolves when the buffer has room for a record of `bytes`
-   * (default `maxRecordBytes`, room for any record).
+   * (default `maxRecordBytes`, room for any record). Rejects with `InvalidRecordError` (field
+   * `bytes`) when `bytes` exceeds `maxRecordBytes`: no record that large is ever accepted.
    */
   waitForRoom(bytes = this.config.maxRecordBytes): Promise<void> {
-    return this.gate.whenRoomFor(bytes);
+    if (!Number.isFinite(bytes) || bytes < 0 || bytes > this.config.maxRecordBytes) {
+      return Promise.reject(new InvalidRecordError('bytes', `waitForRoom() expects a size from 0 to maxRecordBytes (${this.config.maxRecordBytes}), got ${String(bytes)}`));
+    }
+    return this.gate.whenRoomFor(bytes + RECORD_OVERHEAD_BYTES);
   }
 
-  /** Resolves when every record accepted before the call is delivered or has failed. */
+  /**
+   * Resolves when every record accepted before the call is delivered, parked or has failed.
+   * Rejects with a `DeliveryError` when `produce()`d records failed since the last flush while
+   * nothing listened to the `error` event: a failure is never silent.
+   */
   flush(): Promise<void> {
-    return this.sender.flush(this.topics.all());
+    return this.sender.flush();
   }
 
   /**
@@ -259,21 +281,29 @@ export class Producer extends EventEmitter<ProducerEvents> {
    */
   close(options: { timeoutMs?: number } = {}): Promise<void> {
     this.closing ??= (async () => {
-      this.gate.rejectAll(new ProducerClosedError());
-      await this.replayer.stop();
+      let unheard: unknown;
       const timeoutMs = options.timeoutMs ?? this.config.deliveryTimeoutMs;
-      const flushed = this.flush();
-      const inTime = await withDeadline(flushed, timeoutMs, 'close()').then(() => true, () => false);
-      if (!inTime) {
-        // Out of time: stop retrying; what is left is parked (in Redis, or in the local journal
-        // when Redis is down), or with compensation off fails with a DeliveryError. Never silently.
-        this.sender.abort(new ProducerError(`close() gave up delivering after ${timeoutMs} ms`, 'ERR_CLOSE_TIMEOUT'));
-        await flushed;
+      const deadline = Date.now() + timeoutMs;
+      try {
+        this.gate.rejectAll(new ProducerClosedError());
+        await this.replayer.stop(timeoutMs);
+        // A flush that rejects (produced records failed unheard) still ran to its end.
+        const flushed = this.flush().catch((err: unknown) => (unheard = err));
+        const inTime = await withDeadline(flushed, Math.max(1, deadline - Date.now()), 'close()').then(() => true, () => false);
+        if (!inTime) {
+          // Out of time: stop retrying; what is left is parked (in Redis, or in the local journal
+          // when Redis is down), or with compensation off fails with a DeliveryError. Never silently.
+          this.sender.abort(new ProducerError(`close() gave up delivering after ${timeoutMs} ms`, 'ERR_CLOSE_TIMEOUT'));
+          await flushed;
+        }
+        await this.parker.close();
+      } finally {
+        this.sender.stop();
+        if (this.ownsClient) await closeClient(this.client, this.config.requestTimeoutMs);
+        this.detachClient();
+        this.stats.stop();
       }
-      await this.parker.close();
-      if (this.ownsClient) await closeClient(this.client, this.config.requestTimeoutMs);
-      this.detachClient();
-      this.stats.stop();
+      if (unheard !== undefined) throw unheard;
     })();
     return this.closing;
   }
@@ -283,38 +313,24 @@ export class Producer extends EventEmitter<ProducerEvents> {
     return this.gate.usedBytes;
   }
 
-  /** Publishes a parked record again (for the replayer): same path, but never parked a second time. */
-  private republish(topic: string, shard: number, fields: (string | Buffer)[]): Promise<SendAck> {
-    const state = this.topics.get(topic);
-    if (state.error) return Promise.reject(state.error);
-    if (shard >= state.shards) {
-      return Promise.reject(new InvalidRecordError('shard', `A parked record of shard ${shard} cannot be replayed: topic "${topic}" has ${state.shards} shards`));
-    }
-    let size = 0;
-    for (const f of fields) size += typeof f === 'string' ? Buffer.byteLength(f) : f.length;
-    return new Promise<SendAck>((resolve, reject) => {
-      this.gate.reserve(size, this.config.maxBlockMs).then(() => this.sender.append(state, shard, bufferedRecord(fields), size, { resolve, reject, noPark: true }), reject);
-    });
-  }
-
   /**
    * Validates a record and buffers it for `waiter`, first waiting up to `maxBlockMs` for room if
    * the buffer is full. A record that cannot be accepted rejects the waiter with the reason.
    */
   private enqueue(record: ProducerRecord, waiter: Waiter<SendAck>): void {
     try {
-      const { topic, shard, encoded } = this.accept(record);
-      if (this.gate.tryReserve(encoded.size)) {
-        this.sender.append(topic, shard, encoded, encoded.size, waiter);
+      const { topic, shard, encoded, size } = this.accept(record);
+      if (this.gate.tryReserve(size)) {
+        this.sender.append(topic, shard, encoded, size, waiter);
         return;
       }
-      this.gate.reserve(encoded.size, this.config.maxBlockMs).then(
+      this.gate.reserve(size, this.config.maxBlockMs).then(
         () => {
           if (this.closing) {
-            this.gate.release(encoded.size);
+            this.gate.release(size);
             waiter.reject(new ProducerClosedError());
           } else {
-            this.sender.append(topic, shard, encoded, encoded.size, waiter);
+            this.sender.append(topic, shard, encoded, size, waiter);
           }
         },
         (err: Error) => waiter.reject(err),
@@ -324,8 +340,11 @@ export class Producer extends EventEmitter<ProducerEvents> {
     }
   }
 
-  /** Validates, encodes and partitions a record; throws the error a caller must see. */
-  private accept(record: ProducerRecord): { topic: SenderTopic; shard: number; encoded: EncodedRecord } {
+  /**
+   * Validates, encodes and partitions a record; throws the error a caller must see. `size` is what
+   * it takes from `bufferMaxBytes`: its bytes plus a fixed per-record overhead.
+   */
+  private accept(record: ProducerRecord): { topic: SenderTopic; shard: number; encoded: EncodedRecord; size: number } {
     if (this.closing) throw new ProducerClosedError();
     const encoded = encodeRecord(record, this.config);
     const topic = this.topics.get(encoded.topic);
@@ -344,7 +363,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     } else {
       shard = this.sticky.shardFor(encoded.topic, topic.shards);
     }
-    return { topic, shard, encoded };
+    return { topic, shard, encoded, size: encoded.size + RECORD_OVERHEAD_BYTES };
   }
 
   /** Emits without letting a throwing listener break delivery; the throw becomes an `error` event. */

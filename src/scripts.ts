@@ -10,7 +10,7 @@ import { DeliveryError, ProducerError } from './errors.js';
  * other's script.
  */
 
-const SCRIPT_VERSION = 4;
+const SCRIPT_VERSION = 5;
 const luaDir = new URL('../lua/', import.meta.url);
 
 export type ScriptCall = (...args: (string | number | Buffer | (string | Buffer | number)[])[]) => Promise<unknown>;

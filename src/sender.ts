@@ -65,26 +65,26 @@ export class ShardSender {
   /** Pending linger timer (setTimeout) or end-of-tick send (setImmediate). */
   timer: NodeJS.Timeout | undefined;
   immediate: NodeJS.Immediate | undefined;
-  /** Sequence of the next new batch (idempotence). */
-  nextSeq = 1;
   /**
    * A batch that failed with its reply lost. The next batch waits until `check-batch` settles it
    * (landed, or fenced so it never will), which keeps the replay check exact.
    */
   unsettled: { seq: number; count: number } | undefined;
-  /** `{stream}:p:<producerId>`: this producer's idempotence state on the shard. */
+  /** Batches that expired before they could be sent, being parked now. */
+  expiring = 0;
+  /** `{stream}:p:<sessionId>`: this producer session's idempotence state on the shard. */
   readonly stateKey: string;
 
   constructor(
     readonly topic: TopicState<ShardSender>,
     readonly shard: number,
     readonly stream: string,
-    producerId: string,
+    sessionId: string,
     config: ResolvedConfig,
     now: () => number,
   ) {
     this.acc = new ShardAccumulator(config, now);
-    this.stateKey = producerStateKey(stream, producerId);
+    this.stateKey = producerStateKey(stream, sessionId);
   }
 
   cancelTimers(): void {
@@ -97,14 +97,20 @@ export class ShardSender {
 
 export interface SenderDeps {
   config: ResolvedConfig;
-  producerId: string;
+  /** This producer instance's idempotence identity (`producerId` plus a fresh session suffix). */
+  sessionId: string;
   client: Redis | Cluster;
   scripts: Scripts;
   gate: BufferGate;
   sticky: StickyShardChooser;
   events: EventSink;
+  /** Monotonic milliseconds. */
   now: () => number;
+  /** Milliseconds since the epoch, for `parkedAt`. */
+  wallClock: () => number;
   random: () => number;
+  /** Every topic in use, for `abort()` and the expiry sweep. */
+  topics: () => Iterable<SenderTopic>;
   /** Told when a batch that failed with its reply lost turns out to have landed, or not. */
   onSettled?: (topic: string, shard: number, seq: number, count: number, landed: boolean) => void;
   /** Parks undeliverable records (compensation on); throws if they could not be parked anywhere. */
@@ -113,13 +119,15 @@ export interface SenderDeps {
   stats?: SenderStatsHooks;
 }
 
-/**
- * Sends closed batches through one script call each, at most one per shard and `maxInFlight`
- * overall, retrying retriable failures with backoff until `deliveryTimeoutMs`.
- */
 /** A topic as the sender sees it. */
 export type SenderTopic = TopicState<ShardSender>;
 
+/**
+ * Sends closed batches through one script call each, at most one per shard and `maxInFlight`
+ * overall, retrying retriable failures with backoff until `deliveryTimeoutMs`. Every wait of a
+ * batch ends by its deadline, and batches that expire while waiting for their turn are parked by
+ * a sweep, so each record has an outcome within `deliveryTimeoutMs` plus the parking allowance.
+ */
 export class Sender {
   // Holds at most one task per shard (queued or running): bounded by the number of shards.
   private readonly queue: PQueue;
@@ -130,31 +138,38 @@ export class Sender {
   private readonly wait: WaitArgs | undefined;
   /** The client was ready once (for a Cluster: with every master connection open). */
   private connected = false;
-  /** Set by `abort()`: batches stop retrying and unsent ones fail with this error. */
+  /** Set by `abort()`: batches stop retrying and unsent ones are parked or fail with this error. */
   private abortedWith: ProducerError | undefined;
+  /** Parks batches that expired while waiting for their turn. */
+  private readonly sweeper: NodeJS.Timeout;
+  /** Fire-and-forget records that failed while nobody listened to `error`; `flush()` reports them. */
+  private unheard: { records: number; error: DeliveryError } | undefined;
 
   constructor(private readonly deps: SenderDeps) {
     this.queue = new PQueue({ concurrency: deps.config.maxInFlight });
     this.wait = deps.config.acks === 'all' ? { replicas: deps.config.ackReplicas, timeoutMs: Math.max(1, Math.floor(deps.config.requestTimeoutMs / 2)) } : undefined;
-    const { scripts, config } = deps;
-    this.readMeta = (metaKey, shards) =>
-      this.ready().then(() => withDeadline(scripts.ensureTopic(metaKey, shards), config.requestTimeoutMs, 'ensure-topic'));
+    const { scripts } = deps;
+    this.readMeta = (metaKey, shards) => scripts.ensureTopic(metaKey, shards);
+    this.sweeper = setInterval(() => this.sweepExpired(), sweepIntervalMs(deps.config.deliveryTimeoutMs));
+    this.sweeper.unref();
   }
 
   /** Buffers one record for `shard` of `topic`; its room in the buffer is already reserved. */
   append(topic: SenderTopic, shard: number, record: BufferedRecord, size: number, waiter?: Waiter<SendAck>): void {
-    const state = (topic.shardStates[shard] ??= new ShardSender(topic, shard, topic.streams[shard]!, this.deps.producerId, this.deps.config, this.deps.now));
+    const state = (topic.shardStates[shard] ??= new ShardSender(topic, shard, topic.streams[shard]!, this.deps.sessionId, this.deps.config, this.deps.now));
     if (state.acc.append(record, size, waiter)) this.deps.sticky.batchClosed(topic.name, shard, topic.shards);
     this.schedule(state);
   }
 
-  /** Resolves when every record buffered before the call has an outcome. */
-  async flush(topics: Iterable<SenderTopic>): Promise<void> {
+  /**
+   * Resolves when every record buffered before the call has an outcome. Rejects when fire-and-forget
+   * records failed while nobody listened to `error`, so such a failure is never silent.
+   */
+  async flush(): Promise<void> {
     const pending: Promise<void>[] = [];
     this.urgent++;
-    this.lastTopics = topics;
     try {
-      for (const state of this.shardsOf(topics)) {
+      for (const state of this.shardsOf()) {
         for (const batch of state.acc.pending()) pending.push(batch.settled());
         this.schedule(state);
       }
@@ -162,16 +177,30 @@ export class Sender {
     } finally {
       this.urgent--;
     }
+    const unheard = this.unheard;
+    if (unheard !== undefined) {
+      this.unheard = undefined;
+      throw new DeliveryError(
+        `${unheard.records} produced record(s) failed while nothing listened to the 'error' event; the last failure: ${unheard.error.message}`,
+        unheard.error.code,
+        { retriable: unheard.error.retriable, persisted: unheard.error.persisted, cause: unheard.error, batch: unheard.error.batch },
+      );
+    }
   }
 
   /**
    * Gives up on what is still pending (close() ran out of time): no more retries, unsent batches
-   * fail with `error`. A call already in flight finishes or times out first.
+   * are parked (or fail) with `error`. A call already in flight finishes or times out first.
    */
   abort(error: ProducerError): void {
     this.abortedWith = error;
-    this.urgent++; // send (and so fail) what still waits for its linger
-    for (const state of this.shardsOf(this.lastTopics)) this.schedule(state);
+    this.urgent++; // send (and so give up) what still waits for its linger
+    for (const state of this.shardsOf()) this.schedule(state);
+  }
+
+  /** Stops the expiry sweep (the producer is closed). */
+  stop(): void {
+    clearInterval(this.sweeper);
   }
 
   /** Script calls running or queued. */
@@ -179,10 +208,8 @@ export class Sender {
     return this.queue.pending + this.queue.size;
   }
 
-  private lastTopics: Iterable<SenderTopic> = [];
-
-  private *shardsOf(topics: Iterable<SenderTopic>): Generator<ShardSender> {
-    for (const topic of topics) for (const state of topic.shardStates) if (state !== undefined) yield state;
+  private *shardsOf(): Generator<ShardSender> {
+    for (const topic of this.deps.topics()) for (const state of topic.shardStates) if (state !== undefined) yield state;
   }
 
   private schedule(state: ShardSender): void {
@@ -219,10 +246,13 @@ export class Sender {
     if (batch !== undefined) {
       this.deps.sticky.batchClosed(state.topic.name, state.shard, state.topic.shards);
       acc.inFlight = batch;
-      await this.deliver(state, batch);
-      acc.inFlight = undefined;
-      this.deps.gate.release(batch.bytes);
-      batch.markDone();
+      try {
+        await this.deliver(state, batch);
+      } finally {
+        acc.inFlight = undefined;
+        this.deps.gate.release(batch.bytes);
+        batch.markDone();
+      }
     }
     acc.scheduled = false;
     // A busy shard: what gathered during the call goes next (adaptive), or after its linger.
@@ -230,71 +260,104 @@ export class Sender {
     else this.schedule(state);
   }
 
-  private ready(): Promise<void> {
-    return whenReady(this.deps.client, this.deps.config.requestTimeoutMs);
+  /**
+   * Batches still waiting for their turn when their delivery timeout passed (the queue was full,
+   * or an earlier batch of the shard took its whole time) are parked now, without being sent.
+   * A shard with a batch in flight is left alone: that batch ends by its own, earlier deadline,
+   * and the shard's next task finds the expired ones then, in order.
+   */
+  private sweepExpired(): void {
+    const cutoff = this.deps.now() - this.deps.config.deliveryTimeoutMs;
+    for (const state of this.shardsOf()) {
+      if (state.acc.inFlight !== undefined) continue;
+      const expired = state.acc.takeExpired(cutoff);
+      if (expired.length === 0) continue;
+      state.expiring++;
+      void this.expire(state, expired).finally(() => state.expiring--);
+    }
+  }
+
+  private async expire(state: ShardSender, batches: Batch<SendAck>[]): Promise<void> {
+    for (const batch of batches) {
+      try {
+        await this.giveUp(state, batch, deliveryTimeout(`${batch.count} record(s) waited for their turn`, this.deps.config.deliveryTimeoutMs), 'ERR_DELIVERY_TIMEOUT', true);
+      } finally {
+        this.deps.gate.release(batch.bytes);
+        batch.markDone();
+      }
+    }
   }
 
   private async deliver(state: ShardSender, batch: Batch<SendAck>): Promise<void> {
     const { config, scripts, events, now } = this.deps;
     const topic = state.topic;
-    if (batch.seq === 0) batch.seq = state.nextSeq++;
+    const deadline = batch.createdAt + config.deliveryTimeoutMs;
     const idem = config.idempotent ? { stateKey: state.stateKey, seq: batch.seq, stateTtlMs: config.idempotenceStateTtlMs } : undefined;
+    /** The deadline of one Redis call: the request deadline, cut short by the batch's own. */
+    const callTimeout = () => Math.max(1, Math.min(config.requestTimeoutMs, deadline - now()));
     for (;;) {
       if (this.abortedWith) {
-        await this.giveUp(state, batch, this.abortedWith, this.abortedWith.code, false, 'not');
+        await this.giveUp(state, batch, this.abortedWith, this.abortedWith.code, false);
+        return;
+      }
+      if (now() >= deadline) {
+        await this.giveUp(state, batch, deliveryTimeout(`${batch.count} record(s) were not confirmed`, config.deliveryTimeoutMs), 'ERR_DELIVERY_TIMEOUT', true);
         return;
       }
       batch.attempts++;
       let sent = false; // once the script call is sent, a failure may leave it persisted
       try {
         // Both are no-ops once the topic is checked and the client connected: skip the await then.
-        const check = topic.ensureChecked(this.readMeta);
-        if (check !== undefined) await check;
         if (!this.connected || this.deps.client.status !== 'ready') {
-          await this.ready();
+          await whenReady(this.deps.client, callTimeout());
           this.connected = true;
         }
-        if (state.unsettled !== undefined) await this.settle(state, state.unsettled);
+        const check = topic.ensureChecked(this.readMeta);
+        if (check !== undefined) await withDeadline(check, callTimeout(), 'ensure-topic');
+        if (state.unsettled !== undefined) await this.settle(state, state.unsettled, callTimeout());
         sent = true;
         const calledAt = now();
-        const reply = await withDeadline(
-          scripts.publishBatch(state.stream, topic.trim, idem, batch.count, batch.encoded(), this.wait),
-          config.requestTimeoutMs,
-          'publish-batch',
-        );
-        this.deps.stats?.batchDelivered(topic.name, state.shard, state.stream, batch.count, batch.bytes, calledAt - batch.createdAt, now() - calledAt);
+        const reply = await withDeadline(scripts.publishBatch(state.stream, topic.trim, idem, batch.count, batch.encoded(), this.wait), callTimeout(), 'publish-batch');
+        this.hook(() => this.deps.stats?.batchDelivered(topic.name, state.shard, state.stream, batch.count, batch.bytes, calledAt - batch.createdAt, now() - calledAt));
         this.succeed(state, batch, reply);
         return;
       } catch (err) {
         const kind = classifyRedisError(err);
-        const persisted = sent ? kind.persisted : 'not';
-        const elapsed = now() - batch.createdAt;
+        if (sent && kind.persisted === 'possibly') batch.possiblyPersisted = true;
         const delayMs = backoffDelay(batch.attempts, config.retryBackoffMs, config.retryBackoffMaxMs, this.deps.random);
         // A retry after a lost reply is safe only with idempotent batches (the script recognises
         // the sequence); without them only failures that prove nothing was written are retried.
-        const safe = persisted === 'not' || config.idempotent;
-        if (kind.retriable && safe && elapsed + delayMs < config.deliveryTimeoutMs && !this.abortedWith) {
-          const error = err instanceof ProducerError ? err : new DeliveryError(describeFailure(err), kind.code, { retriable: true, persisted, cause: err });
-          this.deps.stats?.retried(topic.name, state.shard, state.stream);
+        const safe = !batch.possiblyPersisted || config.idempotent;
+        if (kind.retriable && safe && now() + delayMs < deadline && !this.abortedWith) {
+          const error = err instanceof ProducerError ? err : new DeliveryError(describeFailure(err), kind.code, { retriable: true, persisted: kind.persisted, cause: err });
+          this.hook(() => this.deps.stats?.retried(topic.name, state.shard, state.stream));
           if (events.listening('retry')) {
             events.emit('retry', { topic: topic.name, shard: state.shard, stream: state.stream, records: batch.count, attempt: batch.attempts, delayMs, error });
           }
           await sleep(delayMs);
           continue;
         }
-        if (persisted === 'possibly' && config.idempotent) state.unsettled = { seq: batch.seq, count: batch.count };
-        await this.giveUp(state, batch, err, kind.code, kind.retriable, persisted);
+        await this.giveUp(state, batch, err, kind.code, kind.retriable);
         return;
       }
     }
   }
 
   /** Learns whether an earlier batch whose reply was lost landed; fences it if it did not. */
-  private async settle(state: ShardSender, unsettled: { seq: number; count: number }): Promise<void> {
+  private async settle(state: ShardSender, unsettled: { seq: number; count: number }, timeoutMs: number): Promise<void> {
     const { scripts, config } = this.deps;
-    const landed = await withDeadline(scripts.checkBatch(state.stateKey, unsettled.seq, config.idempotenceStateTtlMs), config.requestTimeoutMs, 'check-batch');
+    const landed = await withDeadline(scripts.checkBatch(state.stateKey, unsettled.seq, config.idempotenceStateTtlMs), timeoutMs, 'check-batch');
     state.unsettled = undefined;
     this.deps.onSettled?.(state.topic.name, state.shard, unsettled.seq, unsettled.count, landed);
+  }
+
+  /** Runs a stats hook; a hook that throws is reported, never turns a written batch into a failure. */
+  private hook(call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      this.deps.events.emit('error', new ProducerError(`A stats hook threw: ${describeFailure(err)}`, 'ERR_LISTENER', { cause: err }));
+    }
   }
 
   private succeed(state: ShardSender, batch: Batch<SendAck>, reply: PublishReply): void {
@@ -326,7 +389,10 @@ export class Sender {
    * The batch will not be delivered: park its records for replay (compensation on), else fail them.
    * A record refused for its topic's shard count is never parked: replaying it could not succeed.
    */
-  private async giveUp(state: ShardSender, batch: Batch<SendAck>, cause: unknown, code: string, retriable: boolean, persisted: Persisted): Promise<void> {
+  private async giveUp(state: ShardSender, batch: Batch<SendAck>, cause: unknown, code: string, retriable: boolean): Promise<void> {
+    const persisted: Persisted = batch.possiblyPersisted ? 'possibly' : 'not';
+    // Its reply was lost: the shard's next batch first learns whether it landed (and fences it if not).
+    if (persisted === 'possibly' && this.deps.config.idempotent) state.unsettled = { seq: batch.seq, count: batch.count };
     const info: FailedBatch = { topic: state.topic.name, shard: state.shard, stream: state.stream, records: batch.count, attempts: batch.attempts, seq: batch.seq };
     const error = new DeliveryError(
       `Could not deliver ${batch.count} record(s) to ${state.stream} after ${batch.attempts} attempt(s): ${describeFailure(cause)}`,
@@ -338,55 +404,75 @@ export class Sender {
       this.fail(batch, error, cause);
       return;
     }
-    const waiters = batch.waiters;
+    const parkedAt = this.deps.wallClock();
     const entries: CompensationEntry[] = [];
-    const indexes: number[] = [];
     for (let i = 0; i < batch.count; i++) {
-      if (waiters?.[i]?.noPark) continue;
-      indexes.push(i);
       entries.push({
-        id: entryId(this.deps.producerId, state.shard, batch.seq, i),
+        id: entryId(this.deps.sessionId, state.shard, batch.seq, i),
         topic: state.topic.name,
         shard: state.shard,
         fields: batch.fieldsAt(i),
-        producerId: this.deps.producerId,
+        producerId: this.deps.sessionId,
         seq: batch.seq,
         persisted,
-        attempts: batch.attempts,
+        attempts: 0,
         lastError: `${code}: ${describeFailure(cause)}`,
-        parkedAt: Date.now(),
+        parkedAt,
       });
     }
     let parkedIn: 'redis' | 'journal';
     try {
-      parkedIn = entries.length > 0 ? await park(state.topic.name, entries) : 'redis';
+      parkedIn = await park(state.topic.name, entries);
     } catch (parkError) {
-      this.deps.events.emit('error', new DeliveryError(`Could not park ${entries.length} undeliverable record(s) of ${state.stream} in Redis nor in the journal: ${describeFailure(parkError)}`, 'ERR_PARK_FAILED', { retriable: false, persisted, cause: parkError, batch: info }));
-      this.fail(batch, error, cause);
+      const failure = new DeliveryError(`Could not park ${entries.length} undeliverable record(s) of ${state.stream} in Redis nor in the journal: ${describeFailure(parkError)}`, 'ERR_PARK_FAILED', { retriable: false, persisted, cause: parkError, batch: info });
+      this.fail(batch, failure, cause);
       return;
     }
+    const waiters = batch.waiters;
     if (waiters !== undefined) {
-      for (let i = 0; i < waiters.length; i++) if (waiters[i]?.noPark) waiters[i]!.reject(error);
-      for (let k = 0; k < indexes.length; k++) {
-        const i = indexes[k]!;
-        waiters[i]?.resolve({ status: 'spilled', topic: state.topic.name, shard: state.shard, stream: state.stream, compensationId: entries[k]!.id, persisted, parkedIn, error });
+      for (let i = 0; i < waiters.length; i++) {
+        waiters[i]?.resolve({ status: 'spilled', topic: state.topic.name, shard: state.shard, stream: state.stream, compensationId: entries[i]!.id, persisted, parkedIn, error });
       }
     }
-    if (entries.length > 0) this.deps.stats?.spilled(state.topic.name, state.shard, state.stream, entries.length, parkedIn);
-    if (entries.length > 0 && this.deps.events.listening('spill')) {
+    this.hook(() => this.deps.stats?.spilled(state.topic.name, state.shard, state.stream, entries.length, parkedIn));
+    if (this.deps.events.listening('spill')) {
       this.deps.events.emit('spill', { topic: state.topic.name, shard: state.shard, stream: state.stream, ids: entries.map((e) => e.id), persisted, to: parkedIn, error });
     }
   }
 
-  /** Fails every record of the batch: rejected sends and one `error` event. */
+  /**
+   * Fails every record of the batch: rejected sends and one `error` event. Fire-and-forget records
+   * that fail while nobody listens to `error` raise a process warning and make `flush()` reject.
+   */
   private fail(batch: Batch<SendAck>, error: DeliveryError, cause: unknown): void {
-    // A record refused for its topic's shard count fails with that error itself (DESIGN.md §2).
+    // A record refused for its topic's shard count fails with that error itself.
     const forWaiters = cause instanceof TopicConfigError ? cause : error;
     const waiters = batch.waiters;
-    if (waiters !== undefined) for (const waiter of waiters) waiter?.reject(forWaiters);
-    if (error.batch) this.deps.stats?.failed(error.batch.topic, error.batch.shard, error.batch.stream, error.batch.records);
+    let unawaited = batch.count;
+    if (waiters !== undefined) {
+      for (const waiter of waiters) {
+        if (waiter === undefined) continue;
+        waiter.reject(forWaiters);
+        unawaited--;
+      }
+    }
+    if (error.batch) this.hook(() => this.deps.stats?.failed(error.batch!.topic, error.batch!.shard, error.batch!.stream, error.batch!.records));
+    const heard = this.deps.events.listening('error');
     this.deps.events.emit('error', error);
+    if (!heard && unawaited > 0) {
+      this.unheard = { records: (this.unheard?.records ?? 0) + unawaited, error };
+      process.emitWarning(`${unawaited} produced record(s) failed and nothing listens to the producer's 'error' event: ${error.message}`, { type: 'DeliveryWarning', code: error.code });
+    }
   }
+}
+
+function deliveryTimeout(what: string, deliveryTimeoutMs: number): ProducerError {
+  return new ProducerError(`${what} within deliveryTimeoutMs (${deliveryTimeoutMs} ms)`, 'ERR_DELIVERY_TIMEOUT', { retriable: true });
+}
+
+/** How often expired waiting batches are looked for: a small part of the delivery timeout. */
+function sweepIntervalMs(deliveryTimeoutMs: number): number {
+  return Math.min(1_000, Math.max(20, Math.floor(deliveryTimeoutMs / 20)));
 }
 
 function describeFailure(err: unknown): string {

@@ -56,6 +56,12 @@ function trimArgs(trim: ResolvedConfig['trim'] | null): TrimArgs {
   return [trim.strategy === 'maxlen' ? 'MAXLEN' : 'MINID', trim.exact ? '=' : '~', String(trim.threshold)];
 }
 
+/** The trim arguments of `topic`: its own override, else the producer-wide `trim`. */
+export function trimFor(config: Pick<ResolvedConfig, 'topics' | 'trim'>, topic: string): TrimArgs {
+  const override = config.topics[topic];
+  return trimArgs(override?.trim === undefined ? config.trim : override.trim);
+}
+
 /** Creates topic states on first use, from the per-topic overrides or the defaults. */
 export class TopicRegistry<S> {
   private readonly topics = new Map<string, TopicState<S>>();
@@ -66,8 +72,7 @@ export class TopicRegistry<S> {
     let topic = this.topics.get(name);
     if (topic === undefined) {
       const override = this.config.topics[name];
-      const trim = override?.trim === undefined ? this.config.trim : override.trim;
-      topic = new TopicState<S>(name, override?.shards ?? this.config.defaultShards, trimArgs(trim), this.config.namespace);
+      topic = new TopicState<S>(name, override?.shards ?? this.config.defaultShards, trimFor(this.config, name), this.config.namespace);
       this.topics.set(name, topic);
     }
     return topic;

@@ -1,11 +1,11 @@
 import type { Persisted } from '../errors.js';
 
 /**
- * One record parked in the compensation store (DESIGN.md §3–4): everything needed to publish it
+ * One record parked in the compensation store: everything needed to publish it
  * again, why it was parked, and whether it may already be in its stream.
  */
 export interface CompensationEntry {
-  /** `<producerId>:<shard>:<seq>:<index>`: unique and deterministic, so parking the same record twice is harmless. */
+  /** `<sessionId>:<shard>:<seq>:<index>` (see `entryId`): unique and deterministic, so parking the same record twice is harmless. */
   id: string;
   /** Topic the record was sent to. */
   topic: string;
@@ -13,13 +13,17 @@ export interface CompensationEntry {
   shard: number;
   /** The XADD field/value list the producer encoded (`payload`, value, [`key`, key], [`h:<name>`, value]…). */
   fields: (string | Buffer)[];
-  /** Producer and batch sequence of the failed batch, to check the shard's idempotence state on replay. */
+  /**
+   * The idempotence identity and sequence of the last batch that carried the record: the original
+   * batch, or the replay batch about to be (or that was) sent. With `persisted: 'possibly'` a
+   * replayer first asks the shard whether that batch landed.
+   */
   producerId: string;
-  /** The batch's sequence number on its shard (counted with idempotence off too). */
+  /** That batch's sequence number on its shard (counted with idempotence off too). */
   seq: number;
-  /** `not`: surely not in the stream; `possibly`: the reply was lost, it may be. */
+  /** `not`: surely not in the stream; `possibly`: a reply was lost, it may be. */
   persisted: Persisted;
-  /** Delivery attempts so far, the original ones included. */
+  /** Replay attempts so far (0 when parked). */
   attempts: number;
   /** Code and message of the last failure. */
   lastError: string;
@@ -55,7 +59,11 @@ export function decodeEntry(raw: string | Buffer): CompensationEntry {
   return { ...rest, fields: fields.map((f) => (typeof f === 'string' ? f : Buffer.from(f.b64, 'base64'))) };
 }
 
-/** The entry id of record `index` of batch `seq` on `shard`. */
-export function entryId(producerId: string, shard: number, seq: number, index: number): string {
-  return `${producerId}:${shard}:${seq}:${index}`;
+/**
+ * The entry id of record `index` of batch `seq` on `shard`: `<sessionId>:<shard>:<seq>:<index>`,
+ * numbers zero-padded so that ids of one session sort in sending order (the store breaks ties of
+ * equal park times by id).
+ */
+export function entryId(sessionId: string, shard: number, seq: number, index: number): string {
+  return `${sessionId}:${shard}:${String(seq).padStart(12, '0')}:${String(index).padStart(6, '0')}`;
 }

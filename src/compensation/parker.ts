@@ -1,22 +1,28 @@
 import type { Cluster, Redis } from 'ioredis';
-import { readdir } from 'node:fs/promises';
+import { appendFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { withDeadline } from '../connection.js';
+import { ProducerError } from '../errors.js';
 import { compensationTopicsKey } from '../keys.js';
 import { decodeEntry, encodeEntry, type CompensationEntry } from './entry.js';
-import { complete, Journal, readJournalFile, recover, release, type JournalFsync } from './journal.js';
+import { complete, encodeRecords, Journal, readJournalFile, recover, release, type JournalFsync } from './journal.js';
 import type { CompensationStore } from './store.js';
 
 export interface ParkerDeps {
   client: Redis | Cluster;
   store: CompensationStore;
   namespace: string;
-  producerId: string;
-  /** Base journal directory; this namespace's files go to `<journalDir>/<namespace>`. */
+  /** Names this producer's journal file. */
+  ownerId: string;
+  /**
+   * Base journal directory; files go to `<journalDir>/<namespace>/<target>`, so a record journaled
+   * for one Redis is only ever drained into the same one.
+   */
   journalDir: string;
+  /** Identifies the Redis deployment (see `targetId`). */
+  target: string;
   journalFsync: JournalFsync;
   requestTimeoutMs: number;
-  now: () => number;
 }
 
 /**
@@ -28,11 +34,15 @@ export class Parker {
   readonly journalDir: string;
 
   constructor(private readonly deps: ParkerDeps) {
-    // One directory per namespace: a drained record is parked under the namespace it came from.
-    this.journalDir = join(deps.journalDir, deps.namespace);
+    this.journalDir = join(deps.journalDir, deps.namespace, deps.target);
   }
 
-  /** Parks `entries` of one topic; resolves with where they went. Throws only if both places failed. */
+  /**
+   * Parks `entries` of one topic; resolves with where they went. Throws only if both places failed.
+   * Takes at most twice `requestTimeoutMs`: once for Redis, once for the journal. A park in Redis
+   * whose reply was lost also goes to the journal; the store keeps one copy per entry id, also after
+   * the first copy was replayed, so that is harmless.
+   */
   async park(topic: string, entries: CompensationEntry[]): Promise<'redis' | 'journal'> {
     if (this.deps.client.status === 'ready') {
       try {
@@ -42,31 +52,47 @@ export class Parker {
         // Redis refused or went away while parking: the journal takes them.
       }
     }
-    const journal = await (this.journal ??= Journal.open(this.journalDir, this.deps.producerId, { fsync: this.deps.journalFsync }));
-    await journal.append(entries.map((e) => Buffer.from(encodeEntry(e))));
+    const { requestTimeoutMs, journalFsync, ownerId } = this.deps;
+    const append = (this.journal ??= Journal.open(this.journalDir, ownerId, { fsync: journalFsync })).then((journal) => journal.append(entries.map((e) => Buffer.from(encodeEntry(e)))));
+    await withDeadline(append, requestTimeoutMs, 'Appending to the journal');
     return 'journal';
   }
 
   /**
-   * Moves every journal file of this namespace (this process's and any crashed one's) into the Redis
-   * store. Returns how many records were moved. A file that cannot be moved is released for later.
+   * Moves every journal file of this directory (this process's and any crashed one's) into the Redis
+   * store. Returns how many records were moved. A file that cannot be moved is released for later;
+   * records that cannot be decoded (a newer version wrote them, or they are damaged) are set aside
+   * in an `unreadable-*.log` file beside the journal and reported, never retried forever.
    */
   async drainJournal(): Promise<number> {
     let moved = 0;
+    const unreadable: Buffer[] = [];
     for (const claimed of await recover(this.journalDir)) {
       try {
         const byTopic = new Map<string, CompensationEntry[]>();
+        const setAside: Buffer[] = [];
         for (const raw of claimed.records) {
-          const entry = decodeEntry(raw);
-          byTopic.set(entry.topic, [...(byTopic.get(entry.topic) ?? []), entry]);
+          const entry = tryDecode(raw);
+          if (entry === undefined) {
+            setAside.push(raw);
+            continue;
+          }
+          const group = byTopic.get(entry.topic);
+          if (group === undefined) byTopic.set(entry.topic, [entry]);
+          else group.push(entry);
         }
         for (const [topic, entries] of byTopic) await this.parkInRedis(topic, entries);
+        if (setAside.length > 0) await appendFile(join(this.journalDir, `unreadable-${Date.now()}.log`), encodeRecords(setAside), { mode: 0o600 });
         await complete(claimed);
-        moved += claimed.records.length;
+        moved += claimed.records.length - setAside.length;
+        unreadable.push(...setAside);
       } catch (err) {
         await release(claimed);
         throw err;
       }
+    }
+    if (unreadable.length > 0) {
+      throw new ProducerError(`${unreadable.length} journal record(s) in ${this.journalDir} could not be decoded; they were set aside in unreadable-*.log there`, 'ERR_JOURNAL_UNREADABLE');
     }
     return moved;
   }
@@ -97,9 +123,18 @@ export class Parker {
     await journal?.close();
   }
 
-  private async parkInRedis(topic: string, entries: CompensationEntry[]): Promise<void> {
-    // Due at once: the replayer retries as soon as Redis takes writes again.
-    await this.deps.store.park(topic, entries, this.deps.now());
-    await withDeadline(this.deps.client.sadd(compensationTopicsKey(this.deps.namespace), topic), this.deps.requestTimeoutMs, 'SADD compensation topic');
+  /** Both calls within one request deadline. */
+  private parkInRedis(topic: string, entries: CompensationEntry[]): Promise<void> {
+    const { store, client, namespace, requestTimeoutMs } = this.deps;
+    const both = store.park(topic, entries).then(() => client.sadd(compensationTopicsKey(namespace), topic));
+    return withDeadline(both, requestTimeoutMs, `Parking ${entries.length} records of "${topic}"`).then(() => undefined);
+  }
+}
+
+function tryDecode(raw: Buffer): CompensationEntry | undefined {
+  try {
+    return decodeEntry(raw);
+  } catch {
+    return undefined;
   }
 }

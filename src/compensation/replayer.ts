@@ -1,11 +1,12 @@
 import { backoffDelay } from '../backoff.js';
+import { encodeBatch } from '../batch-codec.js';
 import type { ResolvedConfig } from '../config.js';
 import { withDeadline } from '../connection.js';
-import { DeliveryError, ProducerError } from '../errors.js';
+import { ProducerError } from '../errors.js';
 import { producerStateKey, streamKey } from '../keys.js';
 import { classifyRedisError } from '../redis-errors.js';
-import type { Scripts } from '../scripts.js';
-import type { EventSink, SendAck } from '../sender.js';
+import type { Scripts, TrimArgs, WaitArgs } from '../scripts.js';
+import type { EventSink } from '../sender.js';
 import type { ReplayStatsHooks } from '../stats/collector.js';
 import type { CompensationEntry } from './entry.js';
 import type { Parker } from './parker.js';
@@ -13,7 +14,8 @@ import type { CompensationStore } from './store.js';
 
 export interface ReplayerDeps {
   config: ResolvedConfig;
-  producerId: string;
+  /** This producer instance's identity: the lease owner, and (with a suffix) the replay batches' idempotence identity. */
+  sessionId: string;
   store: CompensationStore;
   parker: Parker;
   scripts: Scripts;
@@ -22,10 +24,10 @@ export interface ReplayerDeps {
   knownTopics: () => Iterable<string>;
   /** True when Redis takes commands. */
   ready: () => boolean;
-  /** Publishes a parked record again through the normal path; rejects instead of parking it again. */
-  republish: (topic: string, shard: number, fields: (string | Buffer)[]) => Promise<SendAck>;
-  /** Milliseconds since the epoch: the store's schedule is in wall-clock time. */
-  wallClock: () => number;
+  /** Trimming to apply when replaying into `topic`'s streams. */
+  trimOf: (topic: string) => TrimArgs;
+  /** The shard count Redis records for `topic`, or undefined when none is recorded. */
+  storedShards: (topic: string) => Promise<number | undefined>;
   random: () => number;
   /** Counts replay outcomes for the `stats` event (once per topic and round). */
   stats?: ReplayStatsHooks;
@@ -37,7 +39,7 @@ export interface ReplayRound {
   drained: number;
   /** Parked records written to their stream. */
   replayed: number;
-  /** Possibly-persisted records found in their stream already (the lost reply's batch had landed); removed, not written again. */
+  /** Possibly-persisted records found in their stream already (a batch whose reply was lost had landed); removed, not written again. */
   alreadyDelivered: number;
   /** Records whose replay failed and that were rescheduled with backoff. */
   retryLater: number;
@@ -45,18 +47,35 @@ export interface ReplayRound {
   deadLettered: number;
 }
 
+type Outcome = Exclude<keyof ReplayRound, 'drained'>;
+
 /**
- * Claims due parked records with a lease (several producer processes can replay at once without
- * replaying a record twice), publishes them again, removes them on success, backs off on failure
- * and dead-letters them after `compensation.maxAttempts`. A "possibly persisted" record is first
- * checked against its batch's idempotence state, so a record that did land is not written twice.
+ * Replays parked records: claims them with a lease (several producer processes can replay at once),
+ * writes each shard's records as batches in their original order, removes them on success, holds
+ * the shard with backoff on failure, and dead-letters them after `compensation.maxAttempts`.
+ *
+ * Exactly once: before a replay batch is sent, its entries are rewritten to name it (identity and
+ * sequence, "possibly persisted"). Whoever claims them next, after a lost reply, a failed
+ * bookkeeping call, an expired lease or a crash, first asks the shard whether that batch landed
+ * (`check-batch`, which also fences it if it did not), so no record is written twice.
  */
 export class Replayer {
   private timer: NodeJS.Timeout | undefined;
   private round: Promise<ReplayRound> | undefined;
   private stopped = false;
+  /** Idempotence identity of replay batches, distinct from the sender's. */
+  private readonly replayId: string;
+  /** Next replay sequence per stream. */
+  private readonly nextSeq = new Map<string, number>();
+  /** A replay batch per stream whose reply was lost: settled before the next one is sent there. */
+  private readonly unsettled = new Map<string, number>();
+  private readonly wait: WaitArgs | undefined;
 
-  constructor(private readonly deps: ReplayerDeps) {}
+  constructor(private readonly deps: ReplayerDeps) {
+    this.replayId = `${deps.sessionId}.replay`;
+    const { config } = deps;
+    this.wait = config.acks === 'all' ? { replicas: config.ackReplicas, timeoutMs: Math.max(1, Math.floor(config.requestTimeoutMs / 2)) } : undefined;
+  }
 
   start(): void {
     if (this.stopped || this.timer) return;
@@ -69,12 +88,13 @@ export class Replayer {
     this.timer.unref();
   }
 
-  /** Stops the background rounds and waits for the one running. */
-  async stop(): Promise<void> {
+  /** Stops the background rounds and waits up to `timeoutMs` for the one running. */
+  async stop(timeoutMs: number): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
-    await this.round?.catch(() => undefined);
+    // A round cut short is safe: its entries stay leased and marked, the next claimer checks them.
+    if (this.round) await withDeadline(this.round, timeoutMs, 'The replay round').catch(() => undefined);
   }
 
   /** One round now: drain the journal, then replay what is due. Rounds never overlap. */
@@ -86,62 +106,150 @@ export class Replayer {
   private async replayDue(): Promise<ReplayRound> {
     const result: ReplayRound = { drained: 0, replayed: 0, alreadyDelivered: 0, retryLater: 0, deadLettered: 0 };
     if (!this.deps.ready()) return result;
-    const { store, parker, config, producerId } = this.deps;
-    result.drained = await parker.drainJournal();
-    const topics = new Set([...this.deps.knownTopics(), ...(await parker.topics())]);
-    const { batchSize, leaseMs } = config.compensation.replay;
-    for (const topic of topics) {
-      const entries = await store.claim(topic, { limit: batchSize, leaseMs, owner: producerId });
-      const outcomes = await Promise.all(entries.map((entry) => this.replayOne(entry)));
-      for (const outcome of outcomes) result[outcome]++;
-      this.deps.stats?.replayOutcomes(topic, outcomes);
+    const { store, parker, config, sessionId } = this.deps;
+    let firstError: unknown;
+    try {
+      result.drained = await parker.drainJournal();
+    } catch (err) {
+      firstError = err; // what is parked in Redis can still be replayed
     }
+    const { batchSize, leaseMs } = config.compensation.replay;
+    const topics = new Set([...this.deps.knownTopics(), ...(await parker.topics())]);
+    for (const topic of topics) {
+      try {
+        const byShard = new Map<number, CompensationEntry[]>();
+        for (const entry of await store.claim(topic, { limit: batchSize, leaseMs, owner: sessionId })) {
+          const group = byShard.get(entry.shard);
+          if (group === undefined) byShard.set(entry.shard, [entry]);
+          else group.push(entry);
+        }
+        if (byShard.size === 0) continue;
+        const outcomes = (await Promise.all([...byShard].map(([shard, entries]) => this.replayShard(topic, shard, entries)))).flat();
+        for (const outcome of outcomes) result[outcome]++;
+        this.deps.stats?.replayOutcomes(topic, outcomes);
+      } catch (err) {
+        firstError ??= err;
+      }
+    }
+    if (firstError !== undefined) throw firstError;
     return result;
   }
 
-  private async replayOne(entry: CompensationEntry): Promise<'replayed' | 'alreadyDelivered' | 'retryLater' | 'deadLettered'> {
-    const { store, config, producerId, events, scripts } = this.deps;
-    const { topic, shard } = entry;
+  /** Replays one shard's claimed entries, in order; on the first failure the rest wait together. */
+  private async replayShard(topic: string, shard: number, entries: CompensationEntry[]): Promise<Outcome[]> {
+    const { config, store, sessionId, events } = this.deps;
+    const stream = streamKey(config.namespace, topic, shard);
+    const outcomes: Outcome[] = [];
+    let rest = entries;
     try {
-      if (entry.persisted === 'possibly') {
-        const stateKey = producerStateKey(streamKey(config.namespace, topic, shard), entry.producerId);
-        const check = scripts.checkBatch(stateKey, entry.seq, config.idempotenceStateTtlMs);
-        if (await withDeadline(check, config.requestTimeoutMs, 'check-batch')) {
-          await store.complete(topic, [entry.id], producerId);
+      const shards = await this.deps.storedShards(topic);
+      if (shards !== undefined && shard >= shards) {
+        const reason = new ProducerError(`Topic "${topic}" has ${shards} shards in Redis; a record parked for shard ${shard} cannot be replayed`, 'ERR_TOPIC_CONFIG');
+        return await this.deadLetter(topic, entries, reason);
+      }
+      const settling = this.unsettled.get(stream);
+      if (settling !== undefined) {
+        await this.checkBatch(stream, this.replayId, settling);
+        this.unsettled.delete(stream);
+      }
+      rest = [];
+      for (const entry of entries) {
+        if (entry.persisted === 'possibly' && (await this.checkBatch(stream, entry.producerId, entry.seq))) {
+          await store.complete(topic, [entry.id], sessionId);
+          outcomes.push('alreadyDelivered');
           if (events.listening('replay')) events.emit('replay', { topic, shard, entryId: entry.id, outcome: 'already-delivered', streamId: undefined });
-          return 'alreadyDelivered';
+        } else {
+          rest.push(entry);
         }
       }
-      const ack = await this.deps.republish(topic, shard, entry.fields);
-      await store.complete(topic, [entry.id], producerId);
-      if (events.listening('replay')) {
-        events.emit('replay', { topic, shard, entryId: entry.id, outcome: 'replayed', streamId: ack.status === 'delivered' ? ack.id : undefined });
+      while (rest.length > 0) {
+        const chunk = this.nextChunk(rest);
+        const seq = (this.nextSeq.get(stream) ?? 0) + 1;
+        this.nextSeq.set(stream, seq);
+        const marked = chunk.map((e) => ({ ...e, persisted: 'possibly' as const, producerId: this.replayId, seq }));
+        // Lost leases: another replayer holds these now and its outcome wins.
+        if ((await store.mark(topic, marked, sessionId)) !== marked.length) return outcomes;
+        rest = [...marked, ...rest.slice(chunk.length)];
+        const reply = await this.publish(stream, topic, seq, marked);
+        rest = rest.slice(marked.length);
+        await store.complete(topic, marked.map((e) => e.id), sessionId);
+        for (let i = 0; i < marked.length; i++) {
+          outcomes.push('replayed');
+          if (events.listening('replay')) events.emit('replay', { topic, shard, entryId: marked[i]!.id, outcome: 'replayed', streamId: i < reply.count ? reply.idAt(i) : undefined });
+        }
       }
-      return 'replayed';
+      return outcomes;
     } catch (err) {
-      return this.failed(entry, err);
+      return [...outcomes, ...(await this.retryLater(topic, rest, err))];
     }
   }
 
-  private async failed(entry: CompensationEntry, err: unknown): Promise<'retryLater' | 'deadLettered'> {
-    const { store, config, producerId, events, wallClock } = this.deps;
-    const attempts = entry.attempts + 1;
+  /** The next replay batch: a prefix of `entries` within the batch limits (at least one entry). */
+  private nextChunk(entries: CompensationEntry[]): CompensationEntry[] {
+    const { batchMaxRecords, batchMaxBytes } = this.deps.config;
+    let bytes = 0;
+    let n = 0;
+    while (n < entries.length && n < batchMaxRecords) {
+      for (const f of entries[n]!.fields) bytes += typeof f === 'string' ? Buffer.byteLength(f) : f.length;
+      if (n > 0 && bytes > batchMaxBytes) break;
+      n++;
+    }
+    return entries.slice(0, n);
+  }
+
+  private async publish(stream: string, topic: string, seq: number, entries: CompensationEntry[]) {
+    const { scripts, config } = this.deps;
+    const idem = { stateKey: producerStateKey(stream, this.replayId), seq, stateTtlMs: config.idempotenceStateTtlMs };
+    const call = scripts.publishBatch(stream, this.deps.trimOf(topic), idem, entries.length, encodeBatch(entries.map((e) => e.fields)), this.wait);
+    try {
+      return await withDeadline(call, config.requestTimeoutMs, 'publish-batch (replay)');
+    } catch (err) {
+      // Its reply may be lost: the next replay batch on this stream waits until this one is settled.
+      if (classifyRedisError(err).persisted === 'possibly') this.unsettled.set(stream, seq);
+      throw err;
+    }
+  }
+
+  /** Did batch `seq` of `identity` land on `stream`? If not, it is fenced and never will. */
+  private checkBatch(stream: string, identity: string, seq: number): Promise<boolean> {
+    const { scripts, config } = this.deps;
+    return withDeadline(scripts.checkBatch(producerStateKey(stream, identity), seq, config.idempotenceStateTtlMs), config.requestTimeoutMs, 'check-batch');
+  }
+
+  /** Counts a failed attempt for each entry; those out of attempts become dead letters, the rest wait. */
+  private async retryLater(topic: string, entries: CompensationEntry[], err: unknown): Promise<Outcome[]> {
+    if (entries.length === 0) return [];
+    const { store, config, sessionId } = this.deps;
     const error = asProducerError(err, 'Replay failed');
-    const updated: CompensationEntry = { ...entry, attempts, lastError: `${error.code}: ${error.message}` };
-    // A replay whose own reply was lost may have landed: the next check asks about that batch.
-    if (err instanceof DeliveryError && err.persisted === 'possibly' && err.batch) {
-      Object.assign(updated, { persisted: 'possibly', producerId, seq: err.batch.seq });
-    }
-    if (attempts >= config.compensation.maxAttempts) {
-      await store.deadLetter(entry.topic, updated, producerId);
-      if (events.listening('dead-letter')) {
-        events.emit('dead-letter', { topic: entry.topic, shard: entry.shard, entryId: entry.id, attempts, lastError: updated.lastError });
+    const lastError = `${error.code}: ${error.message}`;
+    const updated = entries.map((e) => ({ ...e, attempts: e.attempts + 1, lastError }));
+    const dead = updated.filter((e) => e.attempts >= config.compensation.maxAttempts);
+    const later = updated.filter((e) => e.attempts < config.compensation.maxAttempts);
+    const outcomes: Outcome[] = [];
+    try {
+      if (dead.length > 0) outcomes.push(...(await this.deadLetter(topic, dead, error)));
+      if (later.length > 0) {
+        const { backoffMs, backoffMaxMs } = config.compensation.replay;
+        const attempts = Math.max(...later.map((e) => e.attempts));
+        await store.retryLater(topic, later, backoffDelay(attempts, backoffMs, backoffMaxMs, this.deps.random), sessionId);
+        outcomes.push(...later.map(() => 'retryLater' as const));
       }
-      return 'deadLettered';
+    } catch {
+      // The store is unreachable too: the leases expire and the entries are claimed again as they are.
+      return [...outcomes, ...later.map(() => 'retryLater' as const)];
     }
-    const { backoffMs, backoffMaxMs } = config.compensation.replay;
-    await store.retryLater(entry.topic, updated, wallClock() + backoffDelay(attempts, backoffMs, backoffMaxMs, this.deps.random), producerId);
-    return 'retryLater';
+    return outcomes;
+  }
+
+  private async deadLetter(topic: string, entries: CompensationEntry[], error: ProducerError): Promise<Outcome[]> {
+    const { store, sessionId, events } = this.deps;
+    const lastError = `${error.code}: ${error.message}`;
+    const updated = entries.map((e) => ({ ...e, lastError }));
+    await store.deadLetter(topic, updated, sessionId);
+    for (const e of updated) {
+      if (events.listening('dead-letter')) events.emit('dead-letter', { topic, shard: e.shard, entryId: e.id, attempts: e.attempts, lastError });
+    }
+    return updated.map(() => 'deadLettered' as const);
   }
 }
 

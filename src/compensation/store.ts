@@ -6,15 +6,19 @@ import { compensationKeys, hashTag, nameProblem } from '../keys.js';
 import { decodeEntry, encodeEntry, type CompensationEntry } from './entry.js';
 
 /**
- * The compensation store (DESIGN.md §3–4): the parking lot for records that could not be
- * delivered. Per topic, all under the one hash tag `{ns:compensation:topic}` (one Cluster slot):
+ * The compensation store: the parking lot for records that could not be delivered. Per topic, all
+ * under the one hash tag `{ns:compensation:topic}` (one Cluster slot):
  *
- * - `:zset`  schedule: entry id → next attempt time (ms); due entries have a score ≤ now
+ * - `:zset`  schedule: entry id → when it was parked (ms); replay takes entries in this order
  * - `:data`  hash: entry id → `encodeEntry(entry)` JSON (dead-lettered entries keep theirs)
  * - `:dead`  dead-letter zset: entry id → when it was dead-lettered (ms)
- * - `:lease` hash: entry id → owner token of the replayer holding it
+ * - `:lease` hash: entry id → `<owner> <lease end ms>` of the replayer holding it
+ * - `:hold`  hash: shard → time before which its entries are not replayed (after a failed replay)
+ * - `:done`  zset: entry id → when it was replayed (or found in its stream), kept for
+ *            `doneTtlMs`, so a late copy of a record is never parked and replayed again
  *
  * Every write is one Lua script from `lua/compensation-*.lua`; every Redis call has a deadline.
+ * Leases and holds use the server's clock.
  */
 
 /** The keys of one topic's store; every one shares the `{ns:compensation:topic}` hash tag. */
@@ -23,13 +27,15 @@ export interface CompensationStoreKeys {
   data: string;
   dead: string;
   lease: string;
+  hold: string;
+  done: string;
 }
 
-/** Keys of a topic's compensation store: `compensationKeys()` plus `:dead` and `:lease` under the same tag. */
+/** Keys of a topic's compensation store: `compensationKeys()` plus the others under the same tag. */
 export function compensationStoreKeys(namespace: string, topic: string): CompensationStoreKeys {
   const { zset, data } = compensationKeys(namespace, topic);
   const tag = `{${hashTag(zset)}}`;
-  return { zset, data, dead: `${tag}:dead`, lease: `${tag}:lease` };
+  return { zset, data, dead: `${tag}:dead`, lease: `${tag}:lease`, hold: `${tag}:hold`, done: `${tag}:done` };
 }
 
 export interface CompensationStoreOptions {
@@ -39,8 +45,10 @@ export interface CompensationStoreOptions {
   namespace: string;
   /** Deadline of each Redis call (ms); ioredis can leave a call unsettled forever after a reconnect. */
   requestTimeoutMs: number;
-  /** Clock (ms since the epoch). @default Date.now */
+  /** Clock (ms since the epoch) for dead-letter and requeue times. @default Date.now */
   now?: () => number;
+  /** How long ids of replayed records are remembered, so a late copy is not parked again (ms). @default 7 days */
+  doneTtlMs?: number;
 }
 
 export interface ClaimOptions {
@@ -74,12 +82,12 @@ export interface PurgeOptions {
 export interface CompensationStats {
   /** Entries scheduled, due or not (leased ones included). */
   pending: number;
-  /** Pending entries whose next attempt time has come. */
+  /** Pending entries no replayer holds right now (a shard on hold after a failed replay still counts). */
   due: number;
   /** Dead-lettered entries. */
   dead: number;
-  /** Next attempt time of the longest-waiting due entry; undefined when none is due. */
-  oldestDueAt: number | undefined;
+  /** When the oldest pending entry was parked (ms since the epoch); undefined when none is pending. */
+  oldestParkedAt: number | undefined;
 }
 
 /** Entries handled per script call when a method walks a whole set (purge, requeue all). */
@@ -109,6 +117,7 @@ export class CompensationStore {
   private readonly namespace: string;
   private readonly timeoutMs: number;
   private readonly now: () => number;
+  private readonly doneTtlMs: number;
   private readonly scripts: {
     park: ScriptCall;
     claim: ScriptCall;
@@ -125,45 +134,43 @@ export class CompensationStore {
     this.namespace = options.namespace;
     this.timeoutMs = options.requestTimeoutMs;
     this.now = options.now ?? Date.now;
+    this.doneTtlMs = options.doneTtlMs ?? 7 * 24 * 3_600_000;
     this.scripts = {
-      park: registerScript(this.client, 'compensation-park', 3),
-      claim: registerScript(this.client, 'compensation-claim', 3),
-      settle: registerScript(this.client, 'compensation-settle', 4),
+      park: registerScript(this.client, 'compensation-park', 4),
+      claim: registerScript(this.client, 'compensation-claim', 4),
+      settle: registerScript(this.client, 'compensation-settle', 6),
       requeue: registerScript(this.client, 'compensation-requeue', 3),
-      delete: registerScript(this.client, 'compensation-delete', 4),
+      delete: registerScript(this.client, 'compensation-delete', 5),
     };
   }
 
   /**
-   * Parks `entries` (all of `topic`), due at `nextAttemptAt`, in one script call. An entry already
-   * parked under the same id (pending or dead) keeps its first copy.
+   * Parks `entries` (all of `topic`) in one script call, ordered by their `parkedAt`. An entry
+   * already parked under the same id (pending or dead), or replayed within `doneTtlMs`, is left as it is.
    */
-  async park(topic: string, entries: CompensationEntry[], nextAttemptAt: number): Promise<void> {
+  async park(topic: string, entries: CompensationEntry[]): Promise<void> {
     const k = this.keys(topic);
     if (entries.length === 0) return;
-    const args: string[] = [String(this.time('nextAttemptAt', nextAttemptAt))];
+    const args: string[] = [];
     for (const entry of entries) {
       this.checkEntry(topic, entry);
-      args.push(entry.id, encodeEntry(entry));
+      args.push(entry.id, String(this.time('parkedAt', entry.parkedAt)), encodeEntry(entry));
     }
-    await this.call(this.scripts.park(k.zset, k.data, k.dead, ...args), `Parking ${entries.length} records of "${topic}"`);
+    await this.call(this.scripts.park(k.zset, k.data, k.dead, k.done, ...args), `Parking ${entries.length} records of "${topic}"`);
   }
 
   /**
-   * Leases up to `limit` due entries to `owner` for `leaseMs` and returns them, earliest due first.
-   * Entries this version cannot decode are dead-lettered instead of returned, so they cannot
-   * block the replayer.
+   * Leases up to `limit` pending entries to `owner` for `leaseMs` and returns them in order. A
+   * shard whose earlier entries someone else holds, or that is on hold after a failed replay,
+   * gives none (its order is kept). Entries this version cannot decode are dead-lettered instead
+   * of returned, so they cannot block the replayer.
    */
   async claim(topic: string, { limit, leaseMs, owner }: ClaimOptions): Promise<CompensationEntry[]> {
     const k = this.keys(topic);
     checkPositiveInteger('limit', limit);
     checkPositiveInteger('leaseMs', leaseMs);
     this.checkOwner(owner);
-    const now = this.now();
-    const reply = (await this.call(
-      this.scripts.claim(k.zset, k.data, k.lease, now, limit, leaseMs, owner),
-      `Claiming compensation entries of "${topic}"`,
-    )) as string[];
+    const reply = (await this.call(this.scripts.claim(k.zset, k.data, k.lease, k.hold, limit, leaseMs, owner), `Claiming compensation entries of "${topic}"`)) as string[];
     const entries: CompensationEntry[] = [];
     const unreadable: string[] = [];
     for (let i = 0; i + 1 < reply.length; i += 2) {
@@ -173,72 +180,67 @@ export class CompensationStore {
       if (entry === undefined) unreadable.push(id, raw);
       else entries.push(entry);
     }
-    if (unreadable.length > 0) {
-      await this.call(
-        this.scripts.settle(k.zset, k.data, k.lease, k.dead, 'dead', owner, now, ...unreadable),
-        `Dead-lettering unreadable compensation entries of "${topic}"`,
-      );
-    }
+    if (unreadable.length > 0) await this.settle(topic, 'dead', owner, '', unreadable, 'Dead-lettering unreadable compensation entries');
     return entries;
   }
 
-  /** Deletes the entries among `ids` still leased by `owner` (replayed successfully); returns how many. */
+  /** The entries among `ids` still leased by `owner` are in their stream: deletes them; returns how many. */
   async complete(topic: string, ids: string[], owner: string): Promise<number> {
-    const k = this.keys(topic);
-    this.checkOwner(owner);
     if (ids.length === 0) return 0;
     this.checkIds(ids);
-    return (await this.call(
-      this.scripts.settle(k.zset, k.data, k.lease, k.dead, 'complete', owner, '', ...ids),
-      `Completing ${ids.length} compensation entries of "${topic}"`,
-    )) as number;
+    return this.settle(topic, 'complete', owner, this.doneTtlMs, ids, `Completing ${ids.length} compensation entries`);
   }
 
   /**
-   * Stores `entry` (its updated attempts, last error, persisted status) and schedules its next
-   * attempt at `nextAttemptAt`, releasing the lease. Returns false, changing nothing, when `owner`
-   * no longer holds the entry's lease.
+   * Stores `entries` as they are now (the replay batch about to carry them), keeping the lease.
+   * Returns how many `owner` still held.
    */
-  async retryLater(topic: string, entry: CompensationEntry, nextAttemptAt: number, owner: string): Promise<boolean> {
-    const k = this.keys(topic);
-    this.checkOwner(owner);
-    this.checkEntry(topic, entry);
-    const at = this.time('nextAttemptAt', nextAttemptAt);
-    const settled = await this.call(
-      this.scripts.settle(k.zset, k.data, k.lease, k.dead, 'retry', owner, at, entry.id, encodeEntry(entry)),
-      `Rescheduling compensation entry ${entry.id}`,
-    );
-    return settled === 1;
+  async mark(topic: string, entries: CompensationEntry[], owner: string): Promise<number> {
+    return this.settle(topic, 'mark', owner, '', this.pairs(topic, entries), `Marking ${entries.length} compensation entries`);
   }
 
   /**
-   * Stores `entry` (with its last error) and moves it to the dead-letter set, releasing the lease.
-   * Returns false, changing nothing, when `owner` no longer holds the entry's lease.
+   * Stores `entries` (their updated attempts, last error, persisted status), releases their leases
+   * and holds their shards for `holdMs`: after it, each shard's entries are replayed again together,
+   * in order. Returns how many `owner` still held.
    */
-  async deadLetter(topic: string, entry: CompensationEntry, owner: string): Promise<boolean> {
-    const k = this.keys(topic);
-    this.checkOwner(owner);
-    this.checkEntry(topic, entry);
-    const settled = await this.call(
-      this.scripts.settle(k.zset, k.data, k.lease, k.dead, 'dead', owner, this.now(), entry.id, encodeEntry(entry)),
-      `Dead-lettering compensation entry ${entry.id}`,
-    );
-    return settled === 1;
+  async retryLater(topic: string, entries: CompensationEntry[], holdMs: number, owner: string): Promise<number> {
+    return this.settle(topic, 'retry', owner, this.time('holdMs', holdMs), this.pairs(topic, entries), `Rescheduling ${entries.length} compensation entries`);
   }
 
-  /** Counts of the topic's store, read in one transaction. */
+  /** Stores `entries` (with their last error) and moves them to the dead-letter set. Returns how many `owner` still held. */
+  async deadLetter(topic: string, entries: CompensationEntry[], owner: string): Promise<number> {
+    return this.settle(topic, 'dead', owner, '', this.pairs(topic, entries), `Dead-lettering ${entries.length} compensation entries`);
+  }
+
+  private pairs(topic: string, entries: CompensationEntry[]): string[] {
+    const pairs: string[] = [];
+    for (const entry of entries) {
+      this.checkEntry(topic, entry);
+      pairs.push(entry.id, encodeEntry(entry));
+    }
+    return pairs;
+  }
+
+  private async settle(topic: string, action: 'complete' | 'mark' | 'retry' | 'dead', owner: string, ms: number | '', items: string[], what: string): Promise<number> {
+    const k = this.keys(topic);
+    this.checkOwner(owner);
+    if (items.length === 0) return 0;
+    return (await this.call(this.scripts.settle(k.zset, k.data, k.lease, k.dead, k.hold, k.done, action, owner, ms, ...items), `${what} of "${topic}"`)) as number;
+  }
+
+  /** Counts of the topic's store, read in one pipeline. */
   async stats(topic: string): Promise<CompensationStats> {
     const k = this.keys(topic);
-    const now = this.now();
     // A pipeline, not MULTI: Redis refuses a whole MULTI while over maxmemory, reads included, and
     // an operator needs these counts most exactly then.
     const replies = await this.call(
       this.client
         .pipeline()
         .zcard(k.zset)
-        .zcount(k.zset, '-inf', now)
+        .hlen(k.lease)
         .zcard(k.dead)
-        .zrangebyscore(k.zset, '-inf', now, 'WITHSCORES', 'LIMIT', 0, 1)
+        .zrange(k.zset, '0', '0', 'WITHSCORES')
         .exec(),
       `Reading compensation stats of "${topic}"`,
     );
@@ -248,11 +250,12 @@ export class CompensationStore {
       return value;
     });
     const oldest = values[3] as string[];
+    const pending = values[0] as number;
     return {
-      pending: values[0] as number,
-      due: values[1] as number,
+      pending,
+      due: Math.max(0, pending - (values[1] as number)),
       dead: values[2] as number,
-      oldestDueAt: oldest[1] === undefined ? undefined : Number(oldest[1]),
+      oldestParkedAt: oldest[1] === undefined ? undefined : Number(oldest[1]),
     };
   }
 
@@ -300,7 +303,7 @@ export class CompensationStore {
     let deleted = 0;
     for (;;) {
       const n = (await this.call(
-        this.scripts.delete(k.zset, k.data, k.lease, k.dead, dead ? 'dead' : 'pending', PAGE),
+        this.scripts.delete(k.zset, k.data, k.lease, k.dead, k.done, dead ? 'dead' : 'pending', PAGE),
         `Purging compensation entries of "${topic}"`,
       )) as number;
       deleted += n;
@@ -308,20 +311,26 @@ export class CompensationStore {
     }
   }
 
-  /**
-   * Deletes the entries `ids`, pending or dead, whoever holds them (e.g. a possibly-persisted
-   * record turned out to be in its stream). Returns how many existed.
-   */
+  /** Deletes the entries `ids`, pending or dead, whoever holds them. Returns how many existed. */
   async remove(topic: string, ids: string[]): Promise<number> {
+    return this.deletePages(topic, ids, ['ids'], 'Removing');
+  }
+
+  /**
+   * The records `ids` turned out to be in their stream (a batch whose reply was lost had landed):
+   * deletes their entries and remembers the ids like replayed ones. Returns how many existed.
+   */
+  async landed(topic: string, ids: string[]): Promise<number> {
+    return this.deletePages(topic, ids, ['landed', this.doneTtlMs], 'Removing landed');
+  }
+
+  private async deletePages(topic: string, ids: string[], mode: (string | number)[], what: string): Promise<number> {
     const k = this.keys(topic);
     this.checkIds(ids);
     let deleted = 0;
     for (let i = 0; i < ids.length; i += PAGE) {
       const page = ids.slice(i, i + PAGE);
-      deleted += (await this.call(
-        this.scripts.delete(k.zset, k.data, k.lease, k.dead, 'ids', ...page),
-        `Removing ${page.length} compensation entries of "${topic}"`,
-      )) as number;
+      deleted += (await this.call(this.scripts.delete(k.zset, k.data, k.lease, k.dead, k.done, ...mode, ...page), `${what} ${page.length} compensation entries of "${topic}"`)) as number;
     }
     return deleted;
   }
@@ -377,7 +386,7 @@ export class CompensationStore {
   }
 
   private checkOwner(owner: string): void {
-    if (typeof owner !== 'string' || owner === '') throw invalid(`Expected \`owner\` to be a non-empty string, got \`${String(owner)}\``);
+    if (typeof owner !== 'string' || owner === '' || owner.includes(' ')) throw invalid(`Expected \`owner\` to be a non-empty string without spaces, got \`${String(owner)}\``);
   }
 
   private checkIds(ids: string[]): void {

@@ -13,9 +13,9 @@ export const PRODUCER_COMMANDS: readonly string[] = [
   'eval', 'evalsha',
   // Inside the scripts (lua/*.lua).
   'xadd', 'xrange', 'xtrim', 'get', 'set', 'pexpire', 'sadd', 'sismember',
-  'hsetnx', 'hget', 'hset', 'hdel', 'zadd', 'zrem', 'zscore', 'zrange', 'zrangebyscore',
-  // Sent directly: compensation topics, stats, list (sadd, zrange, zrangebyscore above too).
-  'smembers', 'hmget', 'zcard', 'zcount',
+  'hsetnx', 'hget', 'hset', 'hdel', 'zadd', 'zrem', 'zscore', 'zrange', 'zremrangebyscore', 'time',
+  // Sent directly: compensation topics, stats, list, a topic's shard count (sadd, zrange, hget above too).
+  'smembers', 'hmget', 'zcard', 'hlen',
   // ioredis' ready check on connect (INFO), and `acks: 'all'` (WAIT).
   'info', 'wait',
 ];

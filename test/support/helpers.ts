@@ -51,6 +51,12 @@ export class Resources {
   private readonly producers: Producer[] = [];
   private readonly clients: AdminClient[] = [];
   private readonly dirs: string[] = [];
+  private readonly cleanups: (() => Promise<unknown>)[] = [];
+
+  /** Runs `cleanup` after the test (proxies, servers). */
+  defer(cleanup: () => Promise<unknown>): void {
+    this.cleanups.push(cleanup);
+  }
 
   producer(config: ProducerConfig = {}): Producer {
     // Each test journals into its own temp dir, removed afterwards.
@@ -70,6 +76,7 @@ export class Resources {
   async closeAll(): Promise<void> {
     await Promise.allSettled(this.producers.splice(0).map((p) => p.close()));
     await Promise.allSettled(this.clients.splice(0).map((c) => c.quit()));
+    await Promise.allSettled(this.cleanups.splice(0).map((cleanup) => cleanup()));
     for (const dir of this.dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -22,12 +22,12 @@ export const compensationStats: Command = {
   async run(ctx) {
     const topic = topicFlag(ctx.args);
     const [stats, journaled] = await withCompensation(ctx, topic, (p) => Promise.all([p.compensation.stats(topic), p.compensation.journaled()]));
-    const oldestDueAt = stats.oldestDueAt === undefined ? null : new Date(stats.oldestDueAt).toISOString();
+    const oldestParkedAt = stats.oldestParkedAt === undefined ? null : new Date(stats.oldestParkedAt).toISOString();
     if (ctx.json) {
-      println(ctx.io.stdout, JSON.stringify({ topic, namespace: ctx.namespace, pending: stats.pending, due: stats.due, dead: stats.dead, oldestDueAt, journaled }));
+      println(ctx.io.stdout, JSON.stringify({ topic, namespace: ctx.namespace, pending: stats.pending, due: stats.due, dead: stats.dead, oldestParkedAt, journaled }));
       return EXIT.ok;
     }
-    println(ctx.io.stdout, `topic "${topic}" (namespace "${ctx.namespace}"): ${formatCount(stats.pending)} pending (${formatCount(stats.due)} due${oldestDueAt ? `, oldest due since ${oldestDueAt}` : ''}) · ${formatCount(stats.dead)} dead`);
+    println(ctx.io.stdout, `topic "${topic}" (namespace "${ctx.namespace}"): ${formatCount(stats.pending)} pending (${formatCount(stats.due)} due${oldestParkedAt ? `, oldest parked at ${oldestParkedAt}` : ''}) · ${formatCount(stats.dead)} dead`);
     println(ctx.io.stdout, `local journal of the namespace: ${formatCount(journaled)} records`);
     return EXIT.ok;
   },

@@ -185,7 +185,7 @@ describe('faults: a busy shard’s slot is migrated to another master', () => {
     await eventually(async () => (await cluster.masterOfSlot(slot)) === dstPort, `slot ${slot} served by ${dstPort}`, 5_000);
     expect(Number(await node(srcPort).cluster('COUNTKEYSINSLOT', slot))).toBe(0);
     expect(Number(await node(dstPort).cluster('COUNTKEYSINSLOT', slot))).toBe(2);
-    expect([...keysMoved].sort()).toEqual([stream, `${stream}:p:${producer.producerId}`].sort());
+    expect([...keysMoved].sort()).toEqual([stream, `${stream}:p:${producer.sessionId}`].sort());
 
     // What the producer's client met on the way: every error reply is counted by prefix on each
     // master. (ERR: ioredis sends CLIENT SETINFO on each new connection, unknown to Redis 7.0.)

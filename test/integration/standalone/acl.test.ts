@@ -174,9 +174,9 @@ describe('the whole producer under exactly that user', () => {
     try {
       const scripts = loadScripts(asUser);
       const stream = streamKey(ns, 'orders', 0);
-      const state = (await admin.get(producerStateKey(stream, producer.producerId)))!;
+      const state = (await admin.get(producerStateKey(stream, producer.sessionId)))!;
       const lastSeq = Number(state.split(' ')[0]);
-      expect(await scripts.checkBatch(producerStateKey(stream, producer.producerId), lastSeq, 60_000)).toBe(true);
+      expect(await scripts.checkBatch(producerStateKey(stream, producer.sessionId), lastSeq, 60_000)).toBe(true);
       expect(await scripts.checkBatch(producerStateKey(stream, 'probe'), 1, 60_000)).toBe(false);
     } finally {
       asUser.disconnect();

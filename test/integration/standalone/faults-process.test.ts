@@ -8,6 +8,7 @@ import type { Producer, ReplayRound, SendAck, SpillEvent } from '../../../src/in
 import { readJournalFile } from '../../../src/compensation/journal.js';
 import { eventually, redisUrl, Resources, uniqueNamespace } from '../../support/helpers.js';
 import { expectNothingLostNothingDuplicated } from '../../support/invariant.js';
+import { FaultProxy } from '../../support/fault-proxy.js';
 import { freePort, startRedisServer, type ServerProcess } from '../../support/redis-server.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/park-then-die.ts', import.meta.url));
@@ -28,12 +29,18 @@ function tempDir(prefix: string): string {
 }
 
 /** Journal files (live or set aside, not claimed) of a namespace, and how many intact records they hold. */
+/** Journal files of a namespace, over every Redis target (one directory each). */
 async function journalContents(journalDir: string, namespace: string): Promise<{ files: string[]; records: number }> {
-  const dir = join(journalDir, namespace);
-  if (!existsSync(dir)) return { files: [], records: 0 };
-  const files = readdirSync(dir).filter((name) => /^journal-.+\.log$/.test(name));
+  const base = join(journalDir, namespace);
+  if (!existsSync(base)) return { files: [], records: 0 };
+  const files: string[] = [];
   let records = 0;
-  for (const name of files) records += (await readJournalFile(join(dir, name))).records.length;
+  for (const target of readdirSync(base)) {
+    for (const name of readdirSync(join(base, target)).filter((n) => /^journal-.+\.log$/.test(n))) {
+      files.push(name);
+      records += (await readJournalFile(join(base, target, name))).records.length;
+    }
+  }
   return { files, records };
 }
 
@@ -155,11 +162,15 @@ describe('faults: process lifetime', () => {
     const count = 25;
     const topic = 't';
     const shards = 3;
-    const deadPort = await freePort(); // nothing listens there
-    const run = await runParkThenDie({ REDIS_URL: `redis://127.0.0.1:${deadPort}`, NAMESPACE: namespace, JOURNAL_DIR: journalDir, TOPIC: topic, SHARDS: String(shards) }, count);
+    // The same Redis address for both processes (the journal is kept per Redis), refusing at first.
+    const target = new URL(redisUrl());
+    const proxy = await FaultProxy.start({ host: target.hostname, port: Number(target.port) });
+    res.defer(() => proxy.stop());
+    proxy.refuse();
+    const run = await runParkThenDie({ REDIS_URL: proxy.url, NAMESPACE: namespace, JOURNAL_DIR: journalDir, TOPIC: topic, SHARDS: String(shards) }, count);
     expect(run.signal, `fixture exited with code ${String(run.code)}: ${run.stderr}`).toBe('SIGKILL');
     const summary = JSON.parse(run.stdout.trim()) as {
-      producerId: string;
+      sessionId: string;
       parkFailed: number;
       acks: { value: string; status: string; parkedIn?: string; compensationId?: string }[];
     };
@@ -170,11 +181,12 @@ describe('faults: process lifetime', () => {
 
     // The dead process left its live journal file behind, fsynced, with every record in it.
     const journal = await journalContents(journalDir, namespace);
-    expect(journal.files).toEqual([`journal-${summary.producerId}.log`]);
+    expect(journal.files).toEqual([`journal-${summary.sessionId}.log`]);
     expect(journal.records).toBe(count);
 
+    proxy.pass();
     const producer = res.producer({
-      redis: redisUrl(),
+      redis: proxy.url,
       namespace,
       topics: { [topic]: { shards } },
       requestTimeoutMs: 1_000,
