@@ -37,13 +37,13 @@ export interface FaultContext {
 
 const streamKey = (ctx: FaultContext, shard: number) => `{${ctx.namespace}:${ctx.topic}:${shard}}`;
 
-/** Runs every fault at `offsetMs + fault.at`; resolves when all have ended. */
-export async function runFaults(env: Env, ctx: FaultContext, offsetMs: number): Promise<FaultRun[]> {
+/** Runs every fault at its time; resolves when all have ended. */
+export async function runFaults(env: Env, ctx: FaultContext): Promise<FaultRun[]> {
   let exclusive: Promise<unknown> = Promise.resolve();
   const runs = ctx.schedule.faults.map((fault) => ({ fault, label: faultLabel(fault), startedAt: undefined, endedAt: undefined, note: '' }) as FaultRun);
   await Promise.all(
     runs.map(async (run) => {
-      await sleep(Math.max(0, offsetMs + run.fault.at - ctx.now()));
+      await sleep(Math.max(0, run.fault.at - ctx.now()));
       const go = async () => {
         run.startedAt = Math.round(ctx.now());
         try {

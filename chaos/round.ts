@@ -3,7 +3,7 @@
  * then heal, stop, flush, replay until nothing is parked, close, and check from outside.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Producer } from '../src/index.js';
@@ -37,6 +37,27 @@ async function within<T>(ms: number, what: Promise<T>): Promise<{ value: T } | u
   }
 }
 
+/** Files in the namespace's journal directory, with sizes: where stuck journal records sit. */
+function journalFiles(journalDir: string, namespace: string): string {
+  const dir = join(journalDir, namespace);
+  if (!existsSync(dir)) return 'none';
+  const files = readdirSync(dir).map((f) => `${f} (${statSync(join(dir, f)).size} B)`);
+  return files.length ? files.join(', ') : 'none';
+}
+
+/** Spilled batches by destination and error code, and when the first and last happened. */
+function spillSummary(observed: Observed): string {
+  const by = new Map<string, number>();
+  for (const s of observed.spills) {
+    const k = `${s.to}/${s.persisted}/${s.error.code}`;
+    by.set(k, (by.get(k) ?? 0) + s.ids.length);
+  }
+  if (by.size === 0) return 'nothing spilled';
+  const first = Math.round(observed.spills[0]!.at);
+  const lastAt = Math.round(observed.spills[observed.spills.length - 1]!.at);
+  return `spilled records (to/persisted/code): ${[...by].map(([k, n]) => `${k} ${n}`).join(', ')} between @${first}ms and @${lastAt}ms`;
+}
+
 export async function runRound(env: Env, schedule: Schedule): Promise<RoundResult> {
   const namespace = `chaos${schedule.seed}r${schedule.round}x${randomBytes(3).toString('hex')}`;
   const topic = 'chaos';
@@ -62,7 +83,8 @@ export async function runRound(env: Env, schedule: Schedule): Promise<RoundResul
     // Many attempts and short backoffs: a long fault must not dead-letter a record by configuration.
     compensation: { journalDir, maxAttempts: 200, replay: { intervalMs: 200, leaseMs: 10_000, backoffMs: 100, backoffMaxMs: 1_000 } },
   });
-  const t0 = performance.now();
+  // Every time in the report is ms since the workload started (t0 is reset right before that).
+  let t0 = performance.now();
   const now = () => performance.now() - t0;
   const observed = new Observed(producer, now);
   const workload = new Workload(producer, schedule, topic, now);
@@ -77,8 +99,9 @@ export async function runRound(env: Env, schedule: Schedule): Promise<RoundResul
   const settleBoundMs = schedule.deliveryTimeoutMs + 2 * schedule.requestTimeoutMs + 1_000 + (smallBuffer ? schedule.maxBlockMs : 0);
   try {
     await producer.connect();
+    t0 = performance.now();
     workload.start();
-    runs = await runFaults(env, ctx, schedule.warmupMs);
+    runs = await runFaults(env, ctx);
     try {
       if (env.kind === 'cluster') await finishMigrations(env, ctx);
       await env.heal();
@@ -104,11 +127,12 @@ export async function runRound(env: Env, schedule: Schedule): Promise<RoundResul
       if (Date.now() > deadline) {
         const parked = await within(2_000, producer.compensation.list(topic, { count: 5 })).catch(() => undefined);
         const sample = (parked?.value ?? []).map((e) => `${e.id} shard ${e.shard} attempts ${e.attempts} ${e.persisted} parked@${new Date(e.parkedAt).toISOString().slice(11, 23)} last error: ${e.lastError || '-'}`);
-        hangs.push(`still parked ${Math.round(REPLAY_DEADLINE_MS / 1000)}s after the heal's drain started (${last})${sample.length ? `: ${sample.join('; ')}` : ''}`);
+        hangs.push(`still parked ${Math.round(REPLAY_DEADLINE_MS / 1000)}s after the drain started (${last})${sample.length ? `: ${sample.join('; ')}` : ''}; journal files: ${journalFiles(journalDir, namespace)}`);
         break;
       }
       await sleep(100);
     }
+    notes.push(spillSummary(observed));
     notes.push(`healed@${Math.round(healedAt)}ms, drained@${Math.round(now())}ms (${last})`);
     if (!(await within(settleBoundMs * 2, producer.close()))) hangs.push('close() did not resolve');
 
@@ -136,7 +160,7 @@ export async function runRound(env: Env, schedule: Schedule): Promise<RoundResul
   const spilled = sends.filter((s) => s.ack?.status === 'spilled').length;
   const rejected = sends.filter((s) => s.error !== undefined).length;
   const produced = workload.sent.length - sends.length;
-  const faults = runs.map((r) => (r.startedAt === undefined ? r.label : `${r.label.replace(/@\d+ms$/, '')}@${r.startedAt - schedule.warmupMs}ms`));
+  const faults = runs.map((r) => (r.startedAt === undefined ? r.label : `${r.label.replace(/@\d+ms$/, '')}@${r.startedAt}ms`));
   const ok = violations.length === 0;
   const line =
     `round ${schedule.round} seed ${schedule.seed} ${schedule.target}: faults=[${faults.join(', ')}] shards=${schedule.shards} acks=${schedule.acks} ` +
@@ -146,7 +170,7 @@ export async function runRound(env: Env, schedule: Schedule): Promise<RoundResul
   const details = [
     ...violations.flatMap((v) => [`  ✗ ${v.check} (${v.count}):`, ...v.details.map((d) => `      ${d}`)]),
     ...(result.allowedLoss.length ? [`  · lost by design (${result.allowedLoss.length}): ${result.allowedLoss.slice(0, 3).join(' | ')}`] : []),
-    ...runs.filter((r) => r.note).map((r) => `  · ${r.label}: ${r.note}`),
+    ...runs.map((r) => `  · ${r.label}${r.startedAt === undefined ? '' : ` (ran ${r.startedAt}–${r.endedAt ?? '?'}ms)`}${r.note ? `: ${r.note}` : ''}`),
     ...notes.map((n) => `  · ${n}`),
   ];
   // The next round starts on empty servers.

@@ -15,7 +15,7 @@ export const EXCLUSIVE: ReadonlySet<FaultKind> = new Set(['kill', 'stop', 'kill-
 
 export interface Fault {
   kind: FaultKind;
-  /** Start, in ms after the workload started. */
+  /** Start, in ms after the workload started (after the warm-up). */
   at: number;
   /**
    * kill: downtime before the restart; stop, blackhole, oom: how long it lasts; kill-master: restart
@@ -109,7 +109,8 @@ export function makeSchedule(seed: number, round: number, target: Target, option
   const windowMs = quick ? 3_500 : rng.int(5_000, 9_000);
   const catalogue = target === 'standalone' ? STANDALONE_FAULTS : CLUSTER_FAULTS;
   const kinds = options.kinds ?? Array.from({ length: rng.int(2, 5) }, () => rng.pick(catalogue));
-  const faults = kinds.map((kind): Fault => ({ kind, at: rng.int(0, windowMs), ms: faultMs(rng, kind, deliveryTimeoutMs), pick: rng.float() }));
+  const warmupMs = 500;
+  const faults = kinds.map((kind): Fault => ({ kind, at: warmupMs + rng.int(0, windowMs), ms: faultMs(rng, kind, deliveryTimeoutMs), pick: rng.float() }));
   faults.sort((a, b) => a.at - b.at);
   // Exclusive faults go one after the other: each starts after the previous one has ended.
   let free = 0;
@@ -138,7 +139,7 @@ export function makeSchedule(seed: number, round: number, target: Target, option
     bufferMaxBytes: small ? rng.int(16, 64) * 1024 : 32 * 1024 * 1024,
     maxBlockMs: 1_000,
     acks: target === 'cluster' && rng.chance(0.5) ? 'all' : 'leader',
-    warmupMs: 500,
+    warmupMs,
     windowMs,
     tailMs: quick ? 500 : 1_000,
     faults,
