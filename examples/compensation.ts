@@ -21,7 +21,7 @@ await withRedis(async (url) => {
     redis: url,
     namespace: 'comp-demo',
     topics: { [topic]: { shards: 1 } },
-    compensation: { maxAttempts: 2, replay: { enabled: false } },
+    compensation: { maxAttempts: 1, replay: { enabled: false } },
   });
   producer.on('dead-letter', (e) => console.log(`  event dead-letter: ${e.entryId} after ${e.attempts} attempts (${e.lastError.split(':')[0]})`));
   producer.on('replay', (e) => console.log(`  event replay: ${e.entryId} → ${e.outcome} ${e.streamId ?? ''}`));

@@ -72,7 +72,7 @@ const compensationSchema = z.strictObject({
     .default(join(tmpdir(), 'redis-stream-producer-journal'))
     .describe('Local journal directory for records that can be neither delivered nor parked in Redis (Redis down); one subdirectory per namespace. Put it on a persistent volume in production.'),
   journalFsync: z.enum(['always', 'never']).default('always').describe('`always`: fdatasync every journal append (survives a machine crash); `never`: leave it to the OS.'),
-  maxAttempts: int(1, 1000).default(10).describe('Delivery attempts of a parked record, the original ones included, before it becomes a dead letter.'),
+  maxAttempts: int(1, 1000).default(10).describe('Replay attempts of a parked record before it becomes a dead letter (the attempts before it was parked do not count).'),
   replay: z
     .strictObject({
       enabled: z.boolean().default(true).describe('Replay parked records in the background. `false`: call `producer.compensation.replayNow()` yourself.'),
@@ -80,7 +80,7 @@ const compensationSchema = z.strictObject({
       batchSize: int(1, 10_000).default(500).describe('Most records one replay round claims per topic.'),
       leaseMs: int(1_000, 86_400_000)
         .default(180_000)
-        .describe('How long a claimed record is reserved for one producer, so two replayers never publish it twice. Must exceed `deliveryTimeoutMs`.'),
+        .describe("How long a claimed record is reserved for one producer (on the server's clock). Must exceed `deliveryTimeoutMs`. A replay outliving its lease still writes nothing twice: the next claimer first checks whether the replay batch landed."),
       backoffMs: int(10, 3_600_000).default(1_000).describe('First delay before a failed replay is tried again; doubles per attempt (±20% jitter).'),
       backoffMaxMs: int(10, 86_400_000).default(60_000).describe('Largest delay between replay attempts. At least `backoffMs`.'),
     })

@@ -2,7 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import PQueue from 'p-queue';
 import { ShardAccumulator, type Batch, type Waiter } from './accumulator.js';
 import { backoffDelay } from './backoff.js';
-import type { BufferGate } from './buffer-gate.js';
+import { RECORD_OVERHEAD_BYTES, type BufferGate } from './buffer-gate.js';
 import type { ResolvedConfig } from './config.js';
 import { whenReady, withDeadline } from './connection.js';
 import { DeliveryError, ProducerError, TopicConfigError, type FailedBatch, type Persisted } from './errors.js';
@@ -295,13 +295,16 @@ export class Sender {
     const idem = config.idempotent ? { stateKey: state.stateKey, seq: batch.seq, stateTtlMs: config.idempotenceStateTtlMs } : undefined;
     /** The deadline of one Redis call: the request deadline, cut short by the batch's own. */
     const callTimeout = () => Math.max(1, Math.min(config.requestTimeoutMs, deadline - now()));
+    /** The last failure worth reporting: a call cut short by the batch's deadline says less than the one before it. */
+    let last: { cause: unknown; code: string; retriable: boolean } | undefined;
     for (;;) {
       if (this.abortedWith) {
         await this.giveUp(state, batch, this.abortedWith, this.abortedWith.code, false);
         return;
       }
       if (now() >= deadline) {
-        await this.giveUp(state, batch, deliveryTimeout(`${batch.count} record(s) were not confirmed`, config.deliveryTimeoutMs), 'ERR_DELIVERY_TIMEOUT', true);
+        last ??= { cause: deliveryTimeout(`${batch.count} record(s) were not confirmed`, config.deliveryTimeoutMs), code: 'ERR_DELIVERY_TIMEOUT', retriable: true };
+        await this.giveUp(state, batch, last.cause, last.code, last.retriable);
         return;
       }
       batch.attempts++;
@@ -318,12 +321,13 @@ export class Sender {
         sent = true;
         const calledAt = now();
         const reply = await withDeadline(scripts.publishBatch(state.stream, topic.trim, idem, batch.count, batch.encoded(), this.wait), callTimeout(), 'publish-batch');
-        this.hook(() => this.deps.stats?.batchDelivered(topic.name, state.shard, state.stream, batch.count, batch.bytes, calledAt - batch.createdAt, now() - calledAt));
+        this.hook(() => this.deps.stats?.batchDelivered(topic.name, state.shard, state.stream, batch.count, batch.bytes - batch.count * RECORD_OVERHEAD_BYTES, calledAt - batch.createdAt, now() - calledAt));
         this.succeed(state, batch, reply);
         return;
       } catch (err) {
         const kind = classifyRedisError(err);
         if (sent && kind.persisted === 'possibly') batch.possiblyPersisted = true;
+        if (last === undefined || now() < deadline) last = { cause: err, code: kind.code, retriable: kind.retriable };
         const delayMs = backoffDelay(batch.attempts, config.retryBackoffMs, config.retryBackoffMaxMs, this.deps.random);
         // A retry after a lost reply is safe only with idempotent batches (the script recognises
         // the sequence); without them only failures that prove nothing was written are retried.
@@ -337,7 +341,7 @@ export class Sender {
           await sleep(delayMs);
           continue;
         }
-        await this.giveUp(state, batch, err, kind.code, kind.retriable);
+        await this.giveUp(state, batch, last.cause, last.code, last.retriable);
         return;
       }
     }

@@ -111,7 +111,9 @@ export class Replayer {
     try {
       result.drained = await parker.drainJournal();
     } catch (err) {
-      firstError = err; // what is parked in Redis can still be replayed
+      // Records set aside as unreadable do not stop the round; Redis refusing the drain does.
+      if (!(err instanceof ProducerError && err.code === 'ERR_JOURNAL_UNREADABLE')) throw err;
+      firstError = err;
     }
     const { batchSize, leaseMs } = config.compensation.replay;
     const topics = new Set([...this.deps.knownTopics(), ...(await parker.topics())]);
@@ -170,7 +172,11 @@ export class Replayer {
         // Lost leases: another replayer holds these now and its outcome wins.
         if ((await store.mark(topic, marked, sessionId)) !== marked.length) return outcomes;
         rest = [...marked, ...rest.slice(chunk.length)];
-        const reply = await this.publish(stream, topic, seq, marked);
+        const reply = await this.publish(stream, topic, seq, marked).catch((err: unknown) => {
+          // An error reply proves the replay batch wrote nothing: the marker no longer applies.
+          if (classifyRedisError(err).persisted === 'not') rest = [...chunk.map((e) => ({ ...e, persisted: 'not' as const })), ...rest.slice(chunk.length)];
+          throw err;
+        });
         rest = rest.slice(marked.length);
         await store.complete(topic, marked.map((e) => e.id), sessionId);
         for (let i = 0; i < marked.length; i++) {

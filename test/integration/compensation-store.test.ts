@@ -55,12 +55,12 @@ async function serverNow(client: AdminClient): Promise<number> {
 /** Everything the store keeps for the topic, scores included. */
 async function snapshot(client: AdminClient, keys: CompensationStoreKeys) {
   return {
-    zset: await client.zrange(keys.zset, 0, -1, 'WITHSCORES'),
+    zset: await client.zrange(keys.zset, 0, '-1', 'WITHSCORES'),
     data: await client.hgetall(keys.data),
     lease: await client.hgetall(keys.lease),
-    dead: await client.zrange(keys.dead, 0, -1, 'WITHSCORES'),
+    dead: await client.zrange(keys.dead, 0, '-1', 'WITHSCORES'),
     hold: await client.hgetall(keys.hold),
-    done: await client.zrange(keys.done, 0, -1, 'WITHSCORES'),
+    done: await client.zrange(keys.done, 0, '-1', 'WITHSCORES'),
   };
 }
 
@@ -121,7 +121,7 @@ describe('compensation store', () => {
 
     const order = [early, otherSession, tieLow, tieHigh, late];
     expect(await store.list(topic)).toEqual(order);
-    expect(await client.zrange(keys.zset, 0, -1, 'WITHSCORES')).toEqual(order.flatMap((e) => [e.id, String(e.parkedAt)]));
+    expect(await client.zrange(keys.zset, 0, '-1', 'WITHSCORES')).toEqual(order.flatMap((e) => [e.id, String(e.parkedAt)]));
     expect(ids(await store.claim(topic, { limit: 2, leaseMs: LONG, owner: 'A' }))).toEqual([early.id, otherSession.id]);
     expect(await store.complete(topic, [early.id, otherSession.id], 'A')).toBe(2);
     expect(ids(await store.claim(topic, { limit: 10, leaseMs: LONG, owner: 'A' }))).toEqual([tieLow.id, tieHigh.id, late.id]);
@@ -169,7 +169,7 @@ describe('compensation store', () => {
     expect(await client.hlen(keys.lease)).toBe(0);
     await store.park(topic, [b, c, entry(eid(1, 2)), entry(eid(1, 3))]);
     expect(ids(await store.list(topic))).toEqual([eid(1, 3)]);
-    expect((await client.zrange(keys.done, 0, -1)).sort()).toEqual([a.id, b.id, c.id, eid(1, 2)].sort());
+    expect((await client.zrange(keys.done, 0, '-1')).sort()).toEqual([a.id, b.id, c.id, eid(1, 2)].sort());
 
     // remove() is an operator's delete, not a delivery: the record may be parked again.
     expect(await store.remove(topic, [eid(1, 3)])).toBe(1);
@@ -192,7 +192,7 @@ describe('compensation store', () => {
     await store.park(topic, [b]);
     expect(ids(await store.claim(topic, { limit: 10, leaseMs: LONG, owner: 'A' }))).toEqual([b.id]);
     expect(await store.complete(topic, [b.id], 'A')).toBe(1);
-    expect(await client.zrange(keys.done, 0, -1)).toEqual([b.id]);
+    expect(await client.zrange(keys.done, 0, '-1')).toEqual([b.id]);
     await store.park(topic, [a, b]);
     expect(ids(await store.list(topic))).toEqual([a.id]);
   });
@@ -265,7 +265,7 @@ describe('compensation store', () => {
     await store.park(topic, [a, b]);
     await client.hdel(keys.data, a.id);
     expect(ids(await store.claim(topic, { limit: 10, leaseMs: LONG, owner: 'A' }))).toEqual([b.id]);
-    expect(await client.zrange(keys.zset, 0, -1)).toEqual([b.id]);
+    expect(await client.zrange(keys.zset, 0, '-1')).toEqual([b.id]);
     expect(await client.hkeys(keys.lease)).toEqual([b.id]);
   });
 
@@ -278,9 +278,9 @@ describe('compensation store', () => {
     await client.hset(keys.data, a0.id, JSON.stringify({ v: 2, id: a0.id }), b0.id, 'not json');
 
     expect(await store.claim(topic, { limit: 10, leaseMs: LONG, owner: 'A' })).toEqual([a1]);
-    expect(await client.zrange(keys.zset, 0, -1)).toEqual([a1.id]);
+    expect(await client.zrange(keys.zset, 0, '-1')).toEqual([a1.id]);
     expect(await client.hkeys(keys.lease)).toEqual([a1.id]);
-    expect((await client.zrange(keys.dead, 0, -1)).sort()).toEqual([a0.id, b0.id].sort());
+    expect((await client.zrange(keys.dead, 0, '-1')).sort()).toEqual([a0.id, b0.id].sort());
     expect(await client.hget(keys.data, b0.id)).toBe('not json');
     expect(await store.stats(topic)).toEqual({ pending: 1, due: 0, dead: 2, oldestParkedAt: T0 + 1 });
     // list() skips what it cannot read.
@@ -331,7 +331,7 @@ describe('compensation store', () => {
       .map((e) => ({ ...e, attempts: e.attempts + 1, lastError: 'ERR_REDIS_OOM: full', persisted: 'possibly' as const }));
     const [u0, u1, u2] = updated;
     if (u0 === undefined || u1 === undefined || u2 === undefined) throw new Error('nothing claimed');
-    const scores = await client.zrange(keys.zset, 0, -1, 'WITHSCORES');
+    const scores = await client.zrange(keys.zset, 0, '-1', 'WITHSCORES');
 
     const t1 = await serverNow(client);
     expect(await store.retryLater(topic, updated, 1000, 'A')).toBe(3);
@@ -341,7 +341,7 @@ describe('compensation store', () => {
     expect(holdUntil).toBeLessThanOrEqual(t2 + 1000);
     expect(await client.hkeys(keys.hold)).toEqual(['0']);
     expect(await client.hkeys(keys.lease)).toEqual([b0.id]);
-    expect(await client.zrange(keys.zset, 0, -1, 'WITHSCORES')).toEqual(scores);
+    expect(await client.zrange(keys.zset, 0, '-1', 'WITHSCORES')).toEqual(scores);
     expect(await store.list(topic)).toEqual([u0, b0, u1, u2]);
 
     // While the hold lasts, other shards are replayed; shard 0 is not, not even an entry parked

@@ -36,18 +36,19 @@ describe('compensation: park undeliverable records, replay them later', () => {
     expect(listed.map((e) => e.fields[1])).toEqual(['v1', 'v2', 'v3']);
     expect(listed.map((e) => e.id).sort()).toEqual(acks.map((a) => (a.status === 'spilled' ? a.compensationId : '')).sort());
 
-    // Still broken: the replay fails and backs off; the records stay parked.
+    // Still broken: the replay fails and the shard is held with backoff; the records stay parked.
     const failed = await producer.compensation.replayNow();
     expect(failed).toMatchObject({ replayed: 0, retryLater: 3 });
-    expect((await producer.compensation.list('orders'))[0]!.attempts).toBe(2);
+    expect((await producer.compensation.list('orders')).map((e) => e.attempts)).toEqual([1, 1, 1]);
+    expect(await producer.compensation.replayNow()).toMatchObject({ replayed: 0, retryLater: 0 }); // on hold
 
-    // Fixed: make the records due again (requeue through dead letters is tested below) and replay.
+    // Fixed: lift the hold (it would expire after the backoff) and replay: in the original order.
     await admin.del(stream);
-    await admin.zadd(`{${nsOf(producer)}:compensation:orders}:zset`, 0, listed[0]!.id, 0, listed[1]!.id, 0, listed[2]!.id);
+    await admin.del(`{${nsOf(producer)}:compensation:orders}:hold`);
     const replays: ReplayEvent[] = [];
     producer.on('replay', (e) => replays.push(e));
     expect(await producer.compensation.replayNow()).toMatchObject({ replayed: 3 });
-    expect((await readStream(admin, stream)).map(([, f]) => f[1]).sort()).toEqual(['v1', 'v2', 'v3']);
+    expect((await readStream(admin, stream)).map(([, f]) => f[1])).toEqual(['v1', 'v2', 'v3']);
     expect(replays.map((r) => r.outcome)).toEqual(['replayed', 'replayed', 'replayed']);
     expect(await producer.compensation.stats('orders')).toMatchObject({ pending: 0, dead: 0 });
   });
@@ -61,6 +62,8 @@ describe('compensation: park undeliverable records, replay them later', () => {
     producer.on('dead-letter', (e) => dead.push(e));
     const ack = await producer.send({ topic: 't', value: 'doomed' });
     expect(ack.status).toBe('spilled');
+    expect(await producer.compensation.replayNow()).toMatchObject({ retryLater: 1 });
+    await admin.del(`{${nsOf(producer)}:compensation:t}:hold`);
     expect(await producer.compensation.replayNow()).toMatchObject({ deadLettered: 1 });
     expect(dead[0]).toMatchObject({ topic: 't', attempts: 2, lastError: expect.stringContaining('WRONGTYPE') });
     expect(await producer.compensation.stats('t')).toMatchObject({ pending: 0, dead: 1 });

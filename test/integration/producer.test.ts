@@ -126,8 +126,8 @@ describe('sendBatch()', () => {
   it('records still waiting for room when close() starts fail with ProducerClosedError; the buffered ones are delivered', async () => {
     const producer = res.producer({ bufferMaxBytes: 4096, batchMaxBytes: 1024, maxRecordBytes: 1024, maxBlockMs: 10_000, defaultShards: 1 });
     await producer.connect();
-    const pending = producer.sendBatch(Array.from({ length: 10 }, (_, i) => ({ topic: 'closing', value: `${i}${'y'.repeat(999)}` })));
-    await producer.close(); // 4 records fit in the buffer; the other 6 wait for room
+    const pending = producer.sendBatch(Array.from({ length: 10 }, (_, i) => ({ topic: 'closing', value: `${i}${'y'.repeat(959)}` })));
+    await producer.close(); // 4 records fit in the buffer (960 bytes + the per-record overhead each); the other 6 wait for room
     const results = await pending;
     expect(results.map((r) => r.status)).toEqual([...Array(4).fill('delivered'), ...Array(6).fill('failed')]);
     for (const r of results.slice(4)) expect(r.status === 'failed' && r.error).toBeInstanceOf(ProducerClosedError);

@@ -42,7 +42,7 @@ describe('back-pressure', () => {
     await producer.connect();
     // Hold every write for a while so the buffer fills up and stays full.
     await onEveryMaster(admin, (node) => node.call('CLIENT', 'PAUSE', '1500', 'WRITE'));
-    const value = 'x'.repeat(1000);
+    const value = 'x'.repeat(960); // 1024 bytes of the buffer with the per-record overhead
     let accepted = 0;
     let full: unknown;
     for (let i = 0; i < 10 && full === undefined; i++) {
@@ -66,7 +66,7 @@ describe('back-pressure', () => {
     await patient.connect();
     for (let i = 0; i < 4; i++) patient.produce({ topic: 'bp', value });
     const late = patient.send({ topic: 'bp', value });
-    await patient.waitForRoom(1000);
+    await patient.waitForRoom(960);
     await expect(late).resolves.toMatchObject({ status: 'delivered' });
     await producer.flush();
     await patient.flush();

@@ -133,7 +133,7 @@ describe('the whole producer under exactly that user', () => {
       requestTimeoutMs: 500,
       retryBackoffMs: 20,
       retryBackoffMaxMs: 50,
-      compensation: { maxAttempts: 2, replay: { enabled: false, backoffMs: 10, backoffMaxMs: 10 } },
+      compensation: { maxAttempts: 1, replay: { enabled: false, backoffMs: 10, backoffMaxMs: 10 } },
     });
     const batchSizes: number[] = [];
     const retries: string[] = [];
@@ -189,7 +189,7 @@ describe('the whole producer under exactly that user', () => {
     expect(await producer.compensation.topics()).toContain('u');
     expect(await producer.compensation.stats('u')).toMatchObject({ pending: 1, dead: 0 });
     expect(await producer.compensation.list('u')).toHaveLength(1);
-    // Replay fails again: with maxAttempts 2 it becomes a dead letter.
+    // Replay fails: with maxAttempts 1 it becomes a dead letter.
     expect(await producer.compensation.replayNow()).toMatchObject({ deadLettered: 1 });
     expect(await producer.compensation.list('u', { dead: true })).toHaveLength(1);
     // Fixed: requeue the dead letter and replay it into the stream.

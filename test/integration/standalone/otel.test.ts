@@ -100,7 +100,7 @@ describe('instrumentProducer (OpenTelemetry metrics)', () => {
   it('reports spills and dead letters per topic', async () => {
     const { meterProvider, collect } = otel();
     const namespace = uniqueNamespace();
-    const producer = res.producer({ namespace, topics: { bad: { shards: 1 } }, compensation: { maxAttempts: 2, replay: { enabled: false } } });
+    const producer = res.producer({ namespace, topics: { bad: { shards: 1 } }, compensation: { maxAttempts: 1, replay: { enabled: false } } });
     instrumentProducer(producer, { meterProvider });
     await res.admin().set(`{${namespace}:bad:0}`, 'not a stream'); // WRONGTYPE: parked at once
     expect(await producer.send({ topic: 'bad', value: 'v' })).toMatchObject({ status: 'spilled' });
