@@ -123,10 +123,13 @@ export class Parker {
     await journal?.close();
   }
 
-  /** Both calls within one request deadline. */
+  /**
+   * Both calls within one request deadline. The topic is listed first: a park whose reply is lost
+   * may still have landed, and a replayer must find it.
+   */
   private parkInRedis(topic: string, entries: CompensationEntry[]): Promise<void> {
     const { store, client, namespace, requestTimeoutMs } = this.deps;
-    const both = store.park(topic, entries).then(() => client.sadd(compensationTopicsKey(namespace), topic));
+    const both = client.sadd(compensationTopicsKey(namespace), topic).then(() => store.park(topic, entries));
     return withDeadline(both, requestTimeoutMs, `Parking ${entries.length} records of "${topic}"`).then(() => undefined);
   }
 }

@@ -292,7 +292,7 @@ describe('compensation store', () => {
     const [a, b, c, d] = [eid(0, 1), eid(1, 1), eid(2, 1), eid(3, 1)].map((id) => entry(id));
     if (a === undefined || b === undefined || c === undefined || d === undefined) throw new Error('unreachable');
     await store.park(topic, [a, b, c, d]);
-    expect(await store.claim(topic, { limit: 10, leaseMs: LONG, owner: 'A' })).toEqual([a, b, c, d]);
+    expect(await store.claim(topic, { limit: 10, leaseMs: LONG, owner: 'r-1' })).toEqual([a, b, c, d]);
     const changed = (e: CompensationEntry) => ({ ...e, attempts: 2, lastError: 'ERR_REDIS_OOM: full', persisted: 'possibly' as const });
 
     const before = await snapshot(client, keys);
@@ -300,20 +300,21 @@ describe('compensation store', () => {
     expect(await store.mark(topic, [changed(a), changed(b)], 'B')).toBe(0);
     expect(await store.retryLater(topic, [changed(b)], 1000, 'B')).toBe(0);
     expect(await store.deadLetter(topic, [changed(c)], 'B')).toBe(0);
-    // A prefix of the holder's token is not the holder.
-    expect(await store.complete(topic, [a.id], 'A-')).toBe(0);
+    // Neither a prefix nor an extension of the holder's token is the holder.
+    expect(await store.complete(topic, [a.id], 'r-')).toBe(0);
+    expect(await store.complete(topic, [a.id], 'r-10')).toBe(0);
     expect(await snapshot(client, keys)).toEqual(before);
 
     // mark: payload rewritten, lease and place kept.
-    expect(await store.mark(topic, [changed(a)], 'A')).toBe(1);
+    expect(await store.mark(topic, [changed(a)], 'r-1')).toBe(1);
     expect(await client.hget(keys.lease, a.id)).toBe(before.lease[a.id]);
     expect(await client.zscore(keys.zset, a.id)).toBe(String(T0));
     expect((await store.list(topic))[0]).toEqual(changed(a));
-    expect(await store.retryLater(topic, [changed(b)], LONG, 'A')).toBe(1);
-    expect(await store.deadLetter(topic, [changed(c)], 'A')).toBe(1);
+    expect(await store.retryLater(topic, [changed(b)], LONG, 'r-1')).toBe(1);
+    expect(await store.deadLetter(topic, [changed(c)], 'r-1')).toBe(1);
     // Gone, released or dead: not held any more; only d is.
-    expect(await store.complete(topic, [b.id, c.id, d.id, eid(9, 9)], 'A')).toBe(1);
-    expect(await store.mark(topic, [changed(b), changed(c)], 'A')).toBe(0);
+    expect(await store.complete(topic, [b.id, c.id, d.id, eid(9, 9)], 'r-1')).toBe(1);
+    expect(await store.mark(topic, [changed(b), changed(c)], 'r-1')).toBe(0);
     expect(await client.hkeys(keys.lease)).toEqual([a.id]);
     expect(await store.list(topic)).toEqual([changed(a), changed(b)]);
     expect(await store.list(topic, { dead: true })).toEqual([changed(c)]);
@@ -468,7 +469,14 @@ describe('compensation store', () => {
     await store.park(topic, byId.slice(0, 700));
     expect(await store.stats(topic)).toMatchObject({ pending: 200 });
     expect(await store.requeueDead(topic, sorted)).toBe(0);
-    expect(await store.purge(topic)).toBe(200);
+
+    const more = Array.from({ length: 1000 }, (_, i) => entry(eid(3, i)));
+    await store.park(topic, more);
+    const all = await store.claim(topic, { limit: 2000, leaseMs: LONG, owner: 'B' });
+    expect(all).toHaveLength(1200);
+    expect(await store.deadLetter(topic, all.slice(0, 600), 'B')).toBe(600);
+    expect(await store.purge(topic, { dead: true })).toBe(600);
+    expect(await store.purge(topic)).toBe(600);
     expect(await store.stats(topic)).toEqual({ pending: 0, due: 0, dead: 0, oldestParkedAt: undefined });
   });
 

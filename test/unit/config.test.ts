@@ -50,6 +50,18 @@ describe('resolveConfig', () => {
     expect(text).toMatch(/requestTimeoutMs/);
   });
 
+  it('refuses, before anything is sent, settings a batch script could only fail on after writing', () => {
+    expect(configError({ trim: { strategy: 'maxlen', threshold: '1712345678901-0' } }).issues.join()).toMatch(/`trim\.threshold`: expected an entry count/);
+    expect(configError({ topics: { t: { trim: { strategy: 'maxlen', threshold: '5-1' } } } }).issues.join()).toMatch(/`topics\.t\.trim\.threshold`/);
+    expect(configError({ maxHeaders: 4_000 }).issues.join()).toMatch(/`maxHeaders`/);
+    expect(() => resolveConfig({ trim: { strategy: 'maxlen', threshold: '1000' } })).not.toThrow();
+  });
+
+  it('refuses a producerId the journal could not name a file after, and a state that expires before a retry', () => {
+    expect(configError({ producerId: 'svc.1' }).issues.join()).toMatch(/`producerId`: expected 1 to 64 letters/);
+    expect(configError({ idempotenceStateTtlMs: 60_000, deliveryTimeoutMs: 120_000 }).issues.join()).toMatch(/`idempotenceStateTtlMs` \(60000\) must be > `deliveryTimeoutMs`/);
+  });
+
   it('accepts every form of `redis`', () => {
     expect(resolveConfig({ redis: 'rediss://user:pw@host:6380/2' }).redis).toBe('rediss://user:pw@host:6380/2');
     expect(resolveConfig({ redis: { host: 'h', port: 1 } }).redis).toEqual({ host: 'h', port: 1 });
