@@ -37,11 +37,17 @@ async function within<T>(ms: number, what: Promise<T>): Promise<{ value: T } | u
   }
 }
 
-/** Files in the namespace's journal directory, with sizes: where stuck journal records sit. */
+/** Files under the namespace's journal directory, with sizes: where stuck journal records sit. */
 function journalFiles(journalDir: string, namespace: string): string {
-  const dir = join(journalDir, namespace);
-  if (!existsSync(dir)) return 'none';
-  const files = readdirSync(dir).map((f) => `${f} (${statSync(join(dir, f)).size} B)`);
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else files.push(`${path.slice(journalDir.length + 1)} (${statSync(path).size} B)`);
+    }
+  };
+  if (existsSync(join(journalDir, namespace))) walk(join(journalDir, namespace));
   return files.length ? files.join(', ') : 'none';
 }
 

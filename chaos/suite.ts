@@ -2,6 +2,7 @@
  * Runs rounds one after the other on servers started once (restarted when a round breaks them),
  * printing a line per round and the details of every failed check.
  */
+import { execFileSync } from 'node:child_process';
 import { makeSchedule, QUICK_SEED, QUICK_SET, type Schedule, type Target } from './schedule.js';
 import { runRound, type RoundResult } from './round.js';
 import { ClusterEnv, StandaloneEnv, type Env } from './servers.js';
@@ -36,7 +37,19 @@ export function rerunCommand(s: Schedule, quick: boolean): string {
   return quick ? `npm run chaos -- --quick --start ${s.round} --rounds 1` : `npm run chaos -- --seed ${s.seed} --start ${s.round} --rounds 1 --target ${s.target}`;
 }
 
+/** Which code ran: src/ may change between runs, so every run says so. */
+function codeVersion(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'lua'], { encoding: 'utf8' }).trim();
+    return `${head}${dirty ? ` + uncommitted changes in ${dirty.split('\n').length} file(s) of src/ or lua/` : ''}`;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
+
 export async function runSuite(options: SuiteOptions, log: (line: string) => void = console.log): Promise<SuiteResult> {
+  log(`chaos: ${options.quick ? 'quick set' : `seed ${options.seed}, rounds ${options.start}..${options.start + options.rounds - 1}, target ${options.target}`}; code at ${codeVersion()}`);
   const envs: Partial<Record<Target, Env>> = {};
   const failed: SuiteResult['failed'] = [];
   const list = schedules(options);
