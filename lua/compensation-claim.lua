@@ -63,8 +63,9 @@ end
 
 local reply = {}
 local claimed = 0
--- Bounded work per call: a long held shard is looked at, not walked, more than this many entries.
-local budget = math.max(limit * 4, 1000)
+-- Bounded work per call (a few ms): entries of held or leased shards are looked at, not claimed,
+-- and more than this many of them ahead of a claimable one delay it to a later call.
+local budget = math.max(limit * 4, 10000)
 local offset = 0
 while claimed < limit and budget > 0 do
   local ids = redis.call('ZRANGE', schedule, offset, offset + 199)

@@ -77,6 +77,7 @@ if ids == nil then
     deleted = deleted + delete(ARGV[i])
     if now ~= nil then redis.call('ZADD', done, now, ARGV[i]) end
   end
+  if now ~= nil then redis.call('ZREMRANGEBYSCORE', done, '-inf', now - keepMs) end
 else
   for _, id in ipairs(ids) do
     deleted = deleted + delete(id)

@@ -11,6 +11,8 @@ interface RoomWaiter {
   bytes: number;
   /** false: only waits for room (`whenRoomFor`), takes none. */
   take: boolean;
+  /** Runs the moment the room is taken, before anyone else can take room (see `reserve`). */
+  granted: (() => void) | undefined;
   resolve(): void;
   reject(error: Error): void;
   timer: NodeJS.Timeout | undefined;
@@ -38,12 +40,19 @@ export class BufferGate {
     return true;
   }
 
-  /** Waits up to `maxWaitMs` for room, then takes it; rejects with `BufferFullError` on time-out. */
-  reserve(bytes: number, maxWaitMs: number): Promise<void> {
-    if (this.tryReserve(bytes)) return Promise.resolve();
+  /**
+   * Waits up to `maxWaitMs` for room, then takes it; rejects with `BufferFullError` on time-out.
+   * `granted` runs synchronously when the room is taken: a promise callback would run a tick later,
+   * after a record arriving in between could already have taken room and gone ahead of this one.
+   */
+  reserve(bytes: number, maxWaitMs: number, granted?: () => void): Promise<void> {
+    if (this.tryReserve(bytes)) {
+      granted?.();
+      return Promise.resolve();
+    }
     if (maxWaitMs === 0) return Promise.reject(this.fullError(bytes, 0));
     return new Promise<void>((resolve, reject) => {
-      const waiter: RoomWaiter = { bytes, take: true, resolve, reject, timer: undefined };
+      const waiter: RoomWaiter = { bytes, take: true, granted, resolve, reject, timer: undefined };
       waiter.timer = setTimeout(() => {
         const at = this.waiting.indexOf(waiter);
         if (at >= 0) this.waiting.splice(at, 1);
@@ -58,7 +67,7 @@ export class BufferGate {
   whenRoomFor(bytes: number): Promise<void> {
     if (this.waiting.length === 0 && this.used + bytes <= this.maxBytes) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ bytes, take: false, resolve, reject, timer: undefined });
+      this.waiting.push({ bytes, take: false, granted: undefined, resolve, reject, timer: undefined });
     });
   }
 
@@ -82,6 +91,7 @@ export class BufferGate {
       this.waiting.shift();
       clearTimeout(head.timer);
       if (head.take) this.used += head.bytes;
+      head.granted?.();
       head.resolve();
     }
   }

@@ -324,17 +324,16 @@ export class Producer extends EventEmitter<ProducerEvents> {
         this.sender.append(topic, shard, encoded, size, waiter);
         return;
       }
-      this.gate.reserve(size, this.config.maxBlockMs).then(
-        () => {
-          if (this.closing) {
-            this.gate.release(size);
-            waiter.reject(new ProducerClosedError());
-          } else {
-            this.sender.append(topic, shard, encoded, size, waiter);
-          }
-        },
-        (err: Error) => waiter.reject(err),
-      );
+      // Appended the moment its room is granted, so no record that came later gets ahead of it.
+      const granted = () => {
+        if (this.closing) {
+          this.gate.release(size);
+          waiter.reject(new ProducerClosedError());
+        } else {
+          this.sender.append(topic, shard, encoded, size, waiter);
+        }
+      };
+      this.gate.reserve(size, this.config.maxBlockMs, granted).catch((err: Error) => waiter.reject(err));
     } catch (err) {
       waiter.reject(err as Error);
     }

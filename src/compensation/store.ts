@@ -45,7 +45,7 @@ export interface CompensationStoreOptions {
   namespace: string;
   /** Deadline of each Redis call (ms); ioredis can leave a call unsettled forever after a reconnect. */
   requestTimeoutMs: number;
-  /** Clock (ms since the epoch) for dead-letter and requeue times. @default Date.now */
+  /** Clock (ms since the epoch) for the requeue time of dead letters. @default Date.now */
   now?: () => number;
   /** How long ids of replayed records are remembered, so a late copy is not parked again (ms). @default 7 days */
   doneTtlMs?: number;
@@ -82,7 +82,7 @@ export interface PurgeOptions {
 export interface CompensationStats {
   /** Entries scheduled, due or not (leased ones included). */
   pending: number;
-  /** Pending entries no replayer holds right now (a shard on hold after a failed replay still counts). */
+  /** Pending entries without a lease (a lease that expired unclaimed still counts as held; a shard on hold counts as due). */
   due: number;
   /** Dead-lettered entries. */
   dead: number;

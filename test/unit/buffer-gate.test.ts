@@ -57,4 +57,13 @@ describe('BufferGate', () => {
     gate.rejectAll(new Error('closed'));
     await expect(w).rejects.toThrow('closed');
   });
+  it('hands room to a waiting record the moment it frees up, before a record arriving in the same tick can take it', () => {
+    const gate = new BufferGate(10);
+    expect(gate.tryReserve(10)).toBe(true);
+    const order: string[] = [];
+    void gate.reserve(5, 10_000, () => order.push('waited'));
+    gate.release(10);
+    if (gate.tryReserve(5)) order.push('arrived');
+    expect(order).toEqual(['waited', 'arrived']);
+  });
 });

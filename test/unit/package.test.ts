@@ -1,5 +1,5 @@
 /**
- * Supply chain (issue 7): what the published package contains, and a lockfile that matches
+ * Supply chain: what the published package contains, and a lockfile that matches
  * package.json. No network: `npm pack --dry-run` only lists files.
  *
  * `dist/` is built output (git-ignored), so a fresh checkout has none. The test does not build it:

@@ -1,5 +1,5 @@
 /**
- * Shard placement on Redis Cluster (issue 4): the key → slot function and the balancing plan. No
+ * Shard placement on Redis Cluster: the key → slot function and the balancing plan. No
  * Redis: slots and owners are given. test/integration/cluster/balance.test.ts runs a plan for real.
  */
 import fc from 'fast-check';

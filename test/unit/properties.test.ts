@@ -1,5 +1,5 @@
 /**
- * Hostile input (issue 7): property-based tests with fast-check. No Redis.
+ * Hostile input: property-based tests with fast-check. No Redis.
  *
  * Every property runs with a fixed seed, so a run is reproducible; fast-check prints the seed, the
  * shrink path and the smallest counterexample when a property fails. Replay a failure with
@@ -58,7 +58,7 @@ const shardId = fc.integer({ min: 0, max: 16_383 });
 /** Header names as DESIGN.md §3 allows them: no `{`, `}`, whitespace (nor control characters). */
 const validHeaderName = fc
   .string({ unit: hostileChar, minLength: 1, maxLength: 10 })
-  // `__proto__` is left out: see the report of issue 7 (encodeRecord/decodeEntry drop that header).
+  // `__proto__` is left out: encodeRecord/decodeEntry drop that header.
   .filter((n) => !/[{}\s\p{Cc}]/u.test(n) && n !== '__proto__');
 
 const bytes = fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a));

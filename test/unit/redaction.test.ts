@@ -1,5 +1,5 @@
 /**
- * Passwords never appear in errors (issue 7): config and record errors redact credentials in URLs and
+ * Passwords never appear in errors: config and record errors redact credentials in URLs and
  * never print values under secret-looking option names; connection errors from ioredis carry no URL.
  */
 import { inspect } from 'node:util';

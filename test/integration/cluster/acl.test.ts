@@ -1,5 +1,5 @@
 /**
- * The least-privilege ACL rule of docs/security.md on Redis Cluster (issue 7): the standalone rule plus
+ * The least-privilege ACL rule of docs/security.md on Redis Cluster: the standalone rule plus
  * `+cluster|slots +cluster|info +readonly +readwrite +client|setname`, created on every node. The producer delivers
  * batches to shards on every master, waits for replicas (`acks: 'all'`, so `WAIT` runs), parks and
  * replays a record, and no node logs an ACL refusal for the user.

@@ -1,5 +1,5 @@
 /**
- * Balancing a topic's shards over the masters (issue 4: max/min ≤ 1.5 for a 16-shard topic), on the
+ * Balancing a topic's shards over the masters: max/min ≤ 1.5 for a 16-shard topic, on the
  * project's shared 3-master cluster, while a producer keeps writing to the topic.
  *
  * The namespace is chosen by computing the spread first: the first `balance-<i>` whose 16 shards

@@ -1,5 +1,5 @@
 /**
- * Least-privilege ACL (issue 7). docs/security.md gives one `ACL SETUSER` rule for a producer of namespace
+ * Least-privilege ACL. docs/security.md gives one `ACL SETUSER` rule for a producer of namespace
  * N: the commands it needs and the key pattern `~{N:*` (every key the producer touches starts with
  * its namespace's hash tag). This file creates exactly that user on its own `redis-server`, runs the
  * whole producer under it (batching, topic metadata, idempotence through a lost reply, compensation

@@ -1,5 +1,5 @@
 /**
- * TLS (issue 7): `rediss://` URLs and ioredis `tls` options work against a real `redis-server
+ * TLS: `rediss://` URLs and ioredis `tls` options work against a real `redis-server
  * --tls-port`, with certificates made at test time by openssl; certificate verification is on by
  * default (no `ca` → refused, wrong host name → refused); mutual TLS works with a client certificate
  * and fails clearly without one; a refused certificate does not cause a reconnect storm.
