@@ -51,6 +51,17 @@ function journalFiles(journalDir: string, namespace: string): string {
   return files.length ? files.join(', ') : 'none';
 }
 
+/** `error` events by code, with the first message of each: replay rounds that failed, park failures. */
+function errorSummary(observed: Observed): string {
+  const by = new Map<string, { n: number; first: string }>();
+  for (const { at, error } of observed.errors) {
+    const e = by.get(error.code) ?? { n: 0, first: `@${Math.round(at)}ms ${error.message.slice(0, 160)}` };
+    e.n++;
+    by.set(error.code, e);
+  }
+  return by.size === 0 ? 'no error events' : `error events: ${[...by].map(([code, e]) => `${code} ×${e.n} (first ${e.first})`).join('; ')}`;
+}
+
 /** Spilled batches by destination and error code, and when the first and last happened. */
 function spillSummary(observed: Observed): string {
   const by = new Map<string, number>();
@@ -104,7 +115,13 @@ export async function runRound(env: Env, schedule: Schedule): Promise<RoundResul
   const smallBuffer = schedule.bufferMaxBytes < 1024 * 1024;
   const settleBoundMs = schedule.deliveryTimeoutMs + 2 * schedule.requestTimeoutMs + 1_000 + (smallBuffer ? schedule.maxBlockMs : 0);
   try {
-    await producer.connect();
+    // Servers restarted by the previous round may still be settling: connecting is not under test here.
+    for (const giveUpAt = Date.now() + 15_000; ; ) {
+      const error = await producer.connect().then(() => undefined, (err: unknown) => err);
+      if (error === undefined) break;
+      if (Date.now() > giveUpAt) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
     t0 = performance.now();
     workload.start();
     runs = await runFaults(env, ctx);
@@ -138,7 +155,7 @@ export async function runRound(env: Env, schedule: Schedule): Promise<RoundResul
       }
       await sleep(100);
     }
-    notes.push(spillSummary(observed));
+    notes.push(spillSummary(observed), errorSummary(observed));
     notes.push(`healed@${Math.round(healedAt)}ms, drained@${Math.round(now())}ms (${last})`);
     if (!(await within(settleBoundMs * 2, producer.close()))) hangs.push('close() did not resolve');
 
