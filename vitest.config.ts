@@ -18,6 +18,8 @@ export default defineConfig({
           ...integration,
         },
       },
+      // The fixed quick set of seeded fault schedules (chaos/README.md); it starts its own servers.
+      { test: { name: 'chaos', include: ['chaos/**/*.test.ts'], testTimeout: 300_000 } },
       {
         test: {
           name: 'cluster',
