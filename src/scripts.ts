@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 import { decodeReply, type PublishReply } from './batch-codec.js';
+import { keySlot } from './admin/key-slot.js';
 import { DeliveryError, ProducerError } from './errors.js';
 
 /**
@@ -96,32 +97,67 @@ export function loadScripts(client: Redis | Cluster): Scripts {
       throw new ProducerError((err as Error).message, 'ERR_BAD_REPLY');
     }
   };
+  // What each node last said about its replicas. WAIT holds its connection until it times out, and
+  // the producer has one connection per node: a WAIT per batch against a master without enough
+  // replicas would queue every other call to that node behind it. So a node not known to have
+  // enough replicas online is asked (INFO replication, instead of WAIT): while it has too few, its
+  // batches fail fast and retriably; once it has enough, WAIT follows on the same connection.
+  const replicasOk = new Set<string>();
+  const nodeOf = (stream: string): string => ('slots' in client ? (client.slots[keySlot(stream)]?.[0] ?? '') : '');
+  type Pipeline = Record<string, (...a: unknown[]) => unknown> & { call(...a: unknown[]): unknown; get(key: string): unknown; exec(): Promise<[Error | null, unknown][] | null> };
+  const run = async (build: (p: Pipeline) => void): Promise<[[Error | null, unknown], [Error | null, unknown]]> => {
+    const pipeline = client.pipeline() as unknown as Pipeline;
+    build(pipeline);
+    const replies = await pipeline.exec();
+    if (replies === null || replies.length !== 2) throw new ProducerError('publish-batch with WAIT got no reply', 'ERR_BAD_REPLY', { retriable: true });
+    return replies as [[Error | null, unknown], [Error | null, unknown]];
+  };
+  const notEnough = (reason: string, cause?: Error) => new DeliveryError(reason, 'ERR_NOT_ENOUGH_REPLICAS', { retriable: true, persisted: 'possibly', cause });
   return {
     publishBatch: async (stream, trim, idem, recordCount, encoded, wait) => {
       const args = publishBatchArgs(stream, trim, idem, recordCount, encoded);
       if (wait === undefined) return parse(await publish(...args), recordCount);
-      // One pipeline, so WAIT runs on the connection (and, on a cluster, the node) that ran the script.
-      const pipeline = client.pipeline() as unknown as Record<string, (...a: unknown[]) => unknown> & { call(...a: unknown[]): unknown; exec(): Promise<[Error | null, unknown][] | null> };
-      pipeline[publishName]!(...args);
-      pipeline.call('WAIT', wait.replicas, wait.timeoutMs);
-      const replies = await pipeline.exec();
-      if (replies === null || replies.length !== 2) throw new ProducerError('publish-batch with WAIT got no reply', 'ERR_BAD_REPLY', { retriable: true });
-      const [[scriptError, reply], [waitError, acked]] = replies as [[Error | null, unknown], [Error | null, unknown]];
+      const node = nodeOf(stream);
+      const known = replicasOk.has(node);
+      // One pipeline, so WAIT (or INFO) runs on the connection (and, on a cluster, the node) that ran the script.
+      const [[scriptError, reply], [followError, follow]] = await run((p) => {
+        p[publishName]!(...args);
+        if (known) p.call('WAIT', wait.replicas, wait.timeoutMs);
+        else p.call('INFO', 'replication');
+      });
       if (scriptError) {
         // ioredis follows a redirection of a pipeline only when every command got it; WAIT (no
         // key) did not, so refresh the slot map here or every retry goes to the stale node.
         if ('refreshSlotsCache' in client && /^(MOVED|ASK|CLUSTERDOWN)\b/.test(scriptError.message)) client.refreshSlotsCache();
         throw scriptError;
       }
+      let acked = follow;
+      let waitError = followError;
+      if (!known) {
+        const online = followError ? undefined : onlineReplicas(String(follow));
+        if (online === undefined || online < wait.replicas) throw notEnough(`${online ?? 'an unknown number of'} replica(s) online, ${wait.replicas} needed`, followError ?? undefined);
+        replicasOk.add(node);
+        // Enough replicas: WAIT now, on the same connection (a keyed read routes it to the same node).
+        [, [waitError, acked]] = await run((p) => {
+          p.get(publishBatchArgs(stream, trim, idem, recordCount, [])[1] as string);
+          p.call('WAIT', wait.replicas, wait.timeoutMs);
+        });
+      }
       if (waitError || (acked as number) < wait.replicas) {
         // The script ran: the batch is on the master, not (yet) on enough replicas, and a
-        // failover now could lose it. Retrying is safe (idempotent) and waits again.
+        // failover now could lose it. Retrying is safe (idempotent) and asks again.
+        replicasOk.delete(node);
         const reason = waitError ? `WAIT failed: ${waitError.message}` : `WAIT reached ${String(acked)} of ${wait.replicas} replica(s) within ${wait.timeoutMs} ms`;
-        throw new DeliveryError(reason, 'ERR_NOT_ENOUGH_REPLICAS', { retriable: true, persisted: 'possibly', cause: waitError ?? undefined });
+        throw notEnough(reason, waitError ?? undefined);
       }
       return parse(reply, recordCount);
     },
     checkBatch: async (stateKey, seq, stateTtlMs) => (await check(stateKey, `${stateKey}:landed`, seq, stateTtlMs)) === 1,
     ensureTopic: (metaKey, shards) => ensure(metaKey, shards) as Promise<number>,
   };
+}
+
+/** Replicas an `INFO replication` reply lists as online (`slaveN:…,state=online,…`). */
+export function onlineReplicas(info: string): number {
+  return info.split(/\r?\n/).filter((line) => /^slave\d+:.*\bstate=online\b/.test(line)).length;
 }

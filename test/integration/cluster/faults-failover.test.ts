@@ -320,4 +320,51 @@ describe('faults: Redis Cluster failover', () => {
     for (const e of seen.spills) console.log(`spill: ${e.ids.length} record(s) of ${e.stream}, persisted ${e.persisted}: ${e.error.message}`);
     await expectNothingLostNothingDuplicated({ admin, producer, namespace, topic, shards, sent });
   });
+
+  it('a master SIGKILLed and not restarted, acks "all": its promoted replica has no replica, its shards spill in bounded time without stalling the node, the rest is delivered', async () => {
+    const namespace = uniqueNamespace();
+    const topic = 'orphan';
+    const shards = 16;
+    const deliveryTimeoutMs = 3_000;
+    const requestTimeoutMs = 500;
+    const producer = res.producer(faultTolerant(namespace, { acks: 'all', deliveryTimeoutMs, requestTimeoutMs, compensation: { replay: { enabled: false } } }));
+    const seen = observe(producer);
+    await producer.connect();
+    const victimPort = await masterOfShard(namespace, topic, 0);
+    const victim = nodeOn(victimPort);
+    await victim.kill('SIGKILL');
+    await cluster.waitUntilOk(20_000); // its replica is promoted, and has no replica of its own
+
+    const sent: Sent[] = [];
+    const failures: unknown[] = [];
+    const tookMs: number[] = [];
+    await Promise.all(
+      Array.from({ length: 40 }, async (_, caller) => {
+        for (let i = 0; i < 10; i++) {
+          const s: Sent = { value: `o${caller}-${i}`, ack: undefined };
+          sent.push(s);
+          const started = performance.now();
+          s.ack = await producer.send({ topic, key: randomUUID(), value: s.value }).catch((err: unknown) => (failures.push(err), undefined));
+          tookMs.push(performance.now() - started);
+        }
+      }),
+    );
+    expect(failures).toEqual([]);
+    const acks = sent.map((s) => s.ack);
+    const spilled = acks.filter((a) => a?.status === 'spilled');
+    expect(count(acks, 'delivered')).toBeGreaterThan(0);
+    expect(spilled.length).toBeGreaterThan(0);
+    // Parking reached Redis: nothing queued behind WAITs on the promoted master's connection.
+    expect(new Set(spilled.map((a) => (a?.status === 'spilled' ? `${a.error.code} ${a.parkedIn}` : '')))).toEqual(
+      new Set([...new Set(spilled.map((a) => (a?.status === 'spilled' ? a.error.code : '')))].map((code) => `${code} redis`)),
+    );
+    // Every send settles within deliveryTimeoutMs plus the parking allowance (and the sweep's interval).
+    expect(Math.max(...tookMs)).toBeLessThanOrEqual(deliveryTimeoutMs + 2 * requestTimeoutMs + 200);
+    expect(seen.retries.some((r) => r.error.code === 'ERR_NOT_ENOUGH_REPLICAS')).toBe(true);
+
+    // A replica again (the killed node rejoins as one): the parked records are replayed, once.
+    await victim.restart();
+    await cluster.waitUntilOk(20_000);
+    await expectNothingLostNothingDuplicated({ admin, producer, namespace, topic, shards, sent }, 30_000);
+  });
 });

@@ -221,6 +221,21 @@ describe('no silent outcome', () => {
   });
 });
 
+describe("acks: 'all' without enough replicas", () => {
+  it('fails fast instead of blocking the connection with WAITs: other calls on it (parking) still get through', async () => {
+    // A standalone server has no replica. Each WAIT would hold the producer's one connection for
+    // half a request deadline, and everything else on it (here: parking) would queue behind them.
+    const producer = res.producer({ acks: 'all', requestTimeoutMs: 400, deliveryTimeoutMs: 1_200, retryBackoffMs: 10, retryBackoffMaxMs: 20, topics: { t: { shards: 16 } }, compensation: { replay: { enabled: false } } });
+    await producer.connect();
+    const acks = await Promise.all(Array.from({ length: 64 }, (_, i) => producer.send({ topic: 't', key: `k${i}`, value: `v${i}` })));
+    // Nothing timed out on the connection, so every park reached Redis; batches that waited for their
+    // turn past the deadline say so.
+    const outcomes = new Set(acks.map((a) => (a.status === 'spilled' ? `${a.error.code} ${a.parkedIn}` : a.status)));
+    expect([...outcomes].filter((o) => o !== 'ERR_NOT_ENOUGH_REPLICAS redis' && o !== 'ERR_DELIVERY_TIMEOUT redis')).toEqual([]);
+    expect(outcomes).toContain('ERR_NOT_ENOUGH_REPLICAS redis');
+  });
+});
+
 describe('the batch script fails before its first write', () => {
   it('refuses a trim threshold XTRIM would refuse, and more fields than one XADD can take, writing nothing', async () => {
     const admin = res.admin();

@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { onlineReplicas } from '../../src/scripts.js';
+
+describe('onlineReplicas', () => {
+  it('counts the replicas INFO replication lists as online', () => {
+    const info = [
+      '# Replication',
+      'role:master',
+      'connected_slaves:3',
+      'slave0:ip=127.0.0.1,port=7001,state=online,offset=1234,lag=0',
+      'slave1:ip=127.0.0.1,port=7002,state=wait_bgsave,offset=0,lag=0',
+      'slave2:ip=127.0.0.1,port=7003,state=online,offset=1234,lag=1',
+      'master_failover_state:no-failover',
+    ].join('\r\n');
+    expect(onlineReplicas(info)).toBe(2);
+    expect(onlineReplicas('# Replication\r\nrole:master\r\nconnected_slaves:0\r\n')).toBe(0);
+  });
+});
