@@ -1,0 +1,170 @@
+/**
+ * The sender's delivery rules, one by one, against a fake script layer and fake timers: no Redis.
+ * (The same rules against a real server: test/integration/standalone/exactly-once.test.ts.)
+ */
+import { EventEmitter } from 'node:events';
+import type { Cluster, Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { bufferedRecord } from '../../src/batch-codec.js';
+import { BufferGate } from '../../src/buffer-gate.js';
+import type { CompensationEntry } from '../../src/compensation/entry.js';
+import { resolveConfig, type ProducerConfig } from '../../src/config.js';
+import { ProducerError, RequestTimeoutError } from '../../src/errors.js';
+import { StickyShardChooser } from '../../src/partitioner.js';
+import type { PublishReply, Scripts } from '../../src/scripts.js';
+import { Sender, type SendAck, type ShardSender } from '../../src/sender.js';
+import { TopicRegistry } from '../../src/topics.js';
+
+interface Call {
+  stream: string;
+  seq: number | undefined;
+  count: number;
+  settle(outcome: 'ok' | Error): void;
+}
+
+/** A script layer whose calls the test settles (or never settles). */
+class FakeScripts implements Scripts {
+  readonly calls: Call[] = [];
+  readonly checks: { stateKey: string; seq: number }[] = [];
+  landed = false;
+  publishBatch(stream: string, _trim: unknown, idem: { seq: number } | undefined, count: number): Promise<PublishReply> {
+    return new Promise((resolve, reject) => {
+      this.calls.push({
+        stream,
+        seq: idem?.seq,
+        count,
+        settle: (outcome) => (outcome === 'ok' ? resolve(reply(count)) : reject(outcome)),
+      });
+    });
+  }
+  checkBatch(stateKey: string, seq: number): Promise<boolean> {
+    this.checks.push({ stateKey, seq });
+    return Promise.resolve(this.landed);
+  }
+  ensureTopic(_metaKey: string, shards: number): Promise<number> {
+    return Promise.resolve(shards);
+  }
+}
+
+function reply(count: number): PublishReply {
+  return { written: true, count, idAt: (i) => `1-${i}`, ids: () => Array.from({ length: count }, (_, i) => `1-${i}`) };
+}
+
+/** A client that is ready, or not, as the test says. */
+class FakeClient extends EventEmitter {
+  status = 'ready';
+}
+
+function setup(options: ProducerConfig = {}) {
+  const config = resolveConfig({ lingerMs: 0, deliveryTimeoutMs: 2_000, requestTimeoutMs: 200, retryBackoffMs: 10, retryBackoffMaxMs: 10, defaultShards: 2, ...options });
+  const scripts = new FakeScripts();
+  const client = new FakeClient();
+  const topics = new TopicRegistry<ShardSender>(config);
+  const parked: CompensationEntry[][] = [];
+  const errors: ProducerError[] = [];
+  const sender = new Sender({
+    config,
+    sessionId: 'sess',
+    client: client as unknown as Redis | Cluster,
+    scripts,
+    gate: new BufferGate(config.bufferMaxBytes),
+    sticky: new StickyShardChooser(),
+    events: { listening: () => true, emit: (event, ...args) => void (event === 'error' && errors.push(args[0] as ProducerError)) },
+    now: () => Date.now(),
+    wallClock: () => Date.now(),
+    random: () => 0.5,
+    topics: () => topics.all(),
+    park: async (_topic, entries) => {
+      parked.push(entries);
+      return 'redis';
+    },
+  });
+  senders.push(sender);
+  const send = (shard: number, value: string): Promise<SendAck> =>
+    new Promise((resolve, reject) => sender.append(topics.get('t'), shard, bufferedRecord(['payload', value]), 10, { resolve, reject }));
+  return { config, scripts, client, sender, send, parked, errors };
+}
+
+const lostReply = () => new RequestTimeoutError('publish-batch', 200);
+
+const senders: Sender[] = [];
+beforeEach(() => vi.useFakeTimers());
+afterEach(() => {
+  for (const sender of senders.splice(0)) sender.stop();
+  vi.useRealTimers();
+});
+
+describe('Sender', () => {
+  it('retries a batch whose reply was lost with the same sequence', async () => {
+    const { scripts, send } = setup();
+    const ack = send(0, 'a');
+    await vi.advanceTimersByTimeAsync(0);
+    scripts.calls[0]!.settle(lostReply());
+    await vi.advanceTimersByTimeAsync(20);
+    scripts.calls[1]!.settle('ok');
+    await expect(ack).resolves.toMatchObject({ status: 'delivered' });
+    expect(scripts.calls.map((c) => c.seq)).toEqual([1, 1]);
+  });
+
+  it('keeps "possibly persisted" once an attempt was sent, although later attempts fail before sending', async () => {
+    const { scripts, client, send, parked } = setup();
+    const ack = send(0, 'a');
+    await vi.advanceTimersByTimeAsync(0);
+    scripts.calls[0]!.settle(lostReply());
+    client.status = 'reconnecting'; // every later attempt waits for a connection that never comes
+    await vi.advanceTimersByTimeAsync(2_500);
+    expect(scripts.calls).toHaveLength(1);
+    await expect(ack).resolves.toMatchObject({ status: 'spilled', persisted: 'possibly' });
+    expect(parked[0]!.map((e) => e.persisted)).toEqual(['possibly']);
+  });
+
+  it('settles a lost batch (check-batch) before the shard sends its next one', async () => {
+    const { scripts, client, send } = setup({ deliveryTimeoutMs: 500 });
+    const first = send(0, 'a');
+    await vi.advanceTimersByTimeAsync(0);
+    scripts.calls[0]!.settle(lostReply());
+    client.status = 'reconnecting';
+    await vi.advanceTimersByTimeAsync(600);
+    await expect(first).resolves.toMatchObject({ status: 'spilled', persisted: 'possibly' });
+    client.status = 'ready';
+    const second = send(0, 'b');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(scripts.checks).toEqual([{ stateKey: expect.stringContaining(':p:sess'), seq: 1 }]);
+    scripts.calls[1]!.settle('ok');
+    await expect(second).resolves.toMatchObject({ status: 'delivered' });
+    expect(scripts.calls[1]!.seq).toBe(2);
+  });
+
+  it('gives up by the batch deadline even when a call never answers', async () => {
+    const { send } = setup({ deliveryTimeoutMs: 1_000, requestTimeoutMs: 800 });
+    let settledAt = -1;
+    const started = Date.now();
+    void send(0, 'a').then(() => (settledAt = Date.now() - started));
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(settledAt).toBeGreaterThanOrEqual(0);
+    expect(settledAt).toBeLessThanOrEqual(1_000);
+  });
+
+  it('parks a batch that expired waiting for its turn without sending it', async () => {
+    const { scripts, send, parked } = setup({ maxInFlight: 1, deliveryTimeoutMs: 1_000, requestTimeoutMs: 1_000 });
+    void send(0, 'a'); // its call never answers and holds the one slot until its deadline
+    const waiting = send(1, 'b');
+    await vi.advanceTimersByTimeAsync(1_100);
+    await expect(waiting).resolves.toMatchObject({ status: 'spilled', persisted: 'not', error: { code: 'ERR_DELIVERY_TIMEOUT' } });
+    expect(scripts.calls.map((c) => c.stream)).toEqual([expect.stringMatching(/:0}$/)]);
+    expect(parked.flat().map((e) => e.fields[1])).toContain('b');
+  });
+
+  it('keeps one batch in flight per shard, in sequence order', async () => {
+    const { scripts, send } = setup({ batchMaxRecords: 1 });
+    const acks = ['a', 'b', 'c'].map((v) => send(0, v));
+    await vi.advanceTimersByTimeAsync(0);
+    for (let i = 0; i < 3; i++) {
+      expect(scripts.calls).toHaveLength(i + 1); // the next one only after this one answered
+      scripts.calls[i]!.settle('ok');
+      await vi.advanceTimersByTimeAsync(0);
+    }
+    await Promise.all(acks);
+    expect(scripts.calls.map((c) => c.seq)).toEqual([1, 2, 3]);
+  });
+});
