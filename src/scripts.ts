@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 import { decodeReply, type PublishReply } from './batch-codec.js';
 import { keySlot } from './admin/key-slot.js';
-import { DeliveryError, ProducerError } from './errors.js';
+import { DeliveryError } from './errors.js';
 
 /**
  * Loads the Lua scripts in `lua/` at start-up and registers them with ioredis `defineCommand`
@@ -94,7 +94,8 @@ export function loadScripts(client: Redis | Cluster): Scripts {
     try {
       return decodeReply(reply, recordCount);
     } catch (err) {
-      throw new ProducerError((err as Error).message, 'ERR_BAD_REPLY');
+      // The script ran and answered: whatever it wrote may be in the stream.
+      throw new DeliveryError((err as Error).message, 'ERR_BAD_REPLY', { retriable: false, persisted: 'possibly', cause: err });
     }
   };
   // What each node last said about its replicas. WAIT holds its connection until it times out, and
@@ -109,7 +110,7 @@ export function loadScripts(client: Redis | Cluster): Scripts {
     const pipeline = client.pipeline() as unknown as Pipeline;
     build(pipeline);
     const replies = await pipeline.exec();
-    if (replies === null || replies.length !== 2) throw new ProducerError('publish-batch with WAIT got no reply', 'ERR_BAD_REPLY', { retriable: true });
+    if (replies === null || replies.length !== 2) throw new DeliveryError('publish-batch with WAIT got no reply', 'ERR_BAD_REPLY', { retriable: true, persisted: 'possibly', cause: undefined });
     return replies as [[Error | null, unknown], [Error | null, unknown]];
   };
   const notEnough = (reason: string, cause?: Error) => new DeliveryError(reason, 'ERR_NOT_ENOUGH_REPLICAS', { retriable: true, persisted: 'possibly', cause });

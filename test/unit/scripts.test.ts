@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { onlineReplicas } from '../../src/scripts.js';
+import type { Redis } from 'ioredis';
+import { loadScripts, NO_TRIM, onlineReplicas } from '../../src/scripts.js';
 
 describe('onlineReplicas', () => {
   it('counts the replicas INFO replication lists as online', () => {
@@ -14,5 +15,18 @@ describe('onlineReplicas', () => {
     ].join('\r\n');
     expect(onlineReplicas(info)).toBe(2);
     expect(onlineReplicas('# Replication\r\nrole:master\r\nconnected_slaves:0\r\n')).toBe(0);
+  });
+});
+
+describe('publishBatch', () => {
+  it('a reply it cannot read means the script ran: possibly persisted, not "not"', async () => {
+    // A client whose every script answers something publish-batch never would.
+    const client = {
+      defineCommand(this: Record<string, unknown>, name: string) {
+        this[name] = async () => ['not', 'a', 'reply'];
+      },
+    };
+    const scripts = loadScripts(client as unknown as Redis);
+    await expect(scripts.publishBatch('{a:t:0}', NO_TRIM, undefined, 1, ['v', 'x'])).rejects.toMatchObject({ code: 'ERR_BAD_REPLY', persisted: 'possibly' });
   });
 });
