@@ -299,7 +299,8 @@ export class Producer extends EventEmitter<ProducerEvents> {
         await this.parker.close();
       } finally {
         this.sender.stop();
-        if (this.ownsClient) await closeClient(this.client, this.config.requestTimeoutMs);
+        // Within what is left of timeoutMs (a QUIT on a dead connection would wait a whole request deadline).
+        if (this.ownsClient) await closeClient(this.client, Math.max(1, Math.min(this.config.requestTimeoutMs, deadline - Date.now())));
         this.detachClient();
         this.stats.stop();
       }

@@ -194,6 +194,19 @@ describe('no silent outcome', () => {
     }
   });
 
+  it('close({ timeoutMs }) does not wait past timeoutMs for a replay round stuck on a black-holed connection', async () => {
+    const proxy = await proxied();
+    const producer = res.producer({ redis: proxy.url, requestTimeoutMs: 2_000, deliveryTimeoutMs: 4_000, compensation: { replay: { enabled: false } } });
+    producer.on('error', () => {});
+    await producer.connect();
+    proxy.blackhole();
+    const round = producer.compensation.replayNow().catch(() => undefined); // its first call never answers
+    const started = performance.now();
+    await producer.close({ timeoutMs: 300 });
+    expect(performance.now() - started).toBeLessThan(300 + 250);
+    await round;
+  });
+
   it('waitForRoom() for more than any record may take rejects instead of waiting forever', async () => {
     const producer = res.producer({ bufferMaxBytes: 65_536, maxRecordBytes: 1_024, batchMaxBytes: 1_024 });
     await expect(producer.waitForRoom(70_000)).rejects.toBeInstanceOf(InvalidRecordError);
