@@ -67,7 +67,9 @@ export class Parker {
   async drainJournal(): Promise<number> {
     let moved = 0;
     const unreadable: Buffer[] = [];
-    for (const claimed of await recover(this.journalDir)) {
+    const files = await recover(this.journalDir);
+    for (let f = 0; f < files.length; f++) {
+      const claimed = files[f]!;
       try {
         const byTopic = new Map<string, CompensationEntry[]>();
         const setAside: Buffer[] = [];
@@ -87,7 +89,8 @@ export class Parker {
         moved += claimed.records.length - setAside.length;
         unreadable.push(...setAside);
       } catch (err) {
-        await release(claimed);
+        // Give back this file and every one claimed after it, or they would wait for the stale-claim timeout.
+        await Promise.allSettled(files.slice(f).map((file) => release(file)));
         throw err;
       }
     }

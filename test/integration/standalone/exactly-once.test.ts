@@ -124,6 +124,28 @@ describe('one record, one entry', () => {
     expect(readdirSync(dir)).toEqual(['journal-s.log']);
   });
 
+  it('a drain that fails gives back every journal file it claimed, so the next round drains them all', async () => {
+    const namespace = uniqueNamespace();
+    const proxy = await proxied();
+    const journalDir = mkdtempSync(join(tmpdir(), 'rsp-test-journal-'));
+    const dir = join(journalDir, namespace, targetId(proxy.url));
+    mkdirSync(dir, { recursive: true });
+    for (const [file, seq] of [['journal-a.log', 1], ['journal-b.log', 2]] as const) {
+      const entry = { v: 1, id: `s:0:${String(seq).padStart(12, '0')}:000000`, topic: 't', shard: 0, fields: ['payload', file], producerId: 's', seq, persisted: 'not', attempts: 0, lastError: '', parkedAt: Date.now() + seq };
+      writeFileSync(join(dir, file), encodeRecords([Buffer.from(JSON.stringify(entry))]));
+    }
+    const producer = res.producer({ ...fast, namespace, redis: proxy.url, topics: { t: { shards: 1 } }, compensation: { journalDir, replay: { enabled: false } } });
+    producer.on('error', () => {});
+    await producer.connect();
+    const lost = proxy.loseNextReply('"parkedAt"'); // the first file's park gets no answer: the drain fails
+    await expect(producer.compensation.replayNow()).rejects.toBeDefined();
+    await lost;
+    await eventually(() => producer.connect().then(() => true, () => false), 'the producer reconnects');
+    await expect(producer.compensation.replayNow()).resolves.toMatchObject({ replayed: 2 });
+    expect(await producer.compensation.journaled()).toBe(0);
+    expect(await valuesOf(`{${namespace}:t:0}`)).toEqual(['journal-a.log', 'journal-b.log']);
+  });
+
   it('an undecodable journal record is set aside and reported; the rest is replayed', async () => {
     const namespace = uniqueNamespace();
     const journalDir = mkdtempSync(join(tmpdir(), 'rsp-test-journal-'));
