@@ -1,6 +1,6 @@
 /**
- * Throughput and latency benchmark: the producer against its peers on one workload, in one run
- * (DESIGN.md §1, §5). Run with `npm run bench` or `npx tsx bench/throughput.ts [flags]`.
+ * Throughput and latency benchmark: the producer against its peers on one workload, in one run.
+ * Run with `npm run bench` or `npx tsx bench/throughput.ts [flags]`.
  * Each case runs in a fresh Node process (bench/run-case.ts), after a short unrecorded warm-up.
  *
  * Modes (default: every case, --reps times, order alternating between repetitions):

@@ -63,7 +63,7 @@ const redisSchema = z.union([
   z.custom<RedisOptions>((v) => isPlainObject(v) && !('cluster' in v), 'expected ioredis options'),
 ], { error: 'expected a redis:// or rediss:// URL, ioredis options, { cluster: [...nodes] } or an ioredis Redis/Cluster instance' });
 
-/** Where undeliverable records go, and how they come back (DESIGN.md §4). */
+/** Where undeliverable records go, and how they come back. */
 const compensationSchema = z.strictObject({
   enabled: z.boolean().default(true).describe('Park records that cannot be delivered (in Redis, or in the local journal when Redis is down) and replay them. `false`: they fail with `DeliveryError` instead.'),
   journalDir: z
@@ -138,7 +138,7 @@ export const producerConfigSchema = z.strictObject({
     .union([z.enum(['crc32', 'murmur2']), z.custom<PartitionerFn>((v) => typeof v === 'function', 'expected a function (key: Buffer, shards: number) => number')])
     .default('crc32')
     .meta({
-      description: "Key → shard: `'crc32'` (the seed's: zlib CRC-32 of the key bytes, mod shards), `'murmur2'` (Kafka's Java client), or your own `(key: Buffer, shards) => shard`.",
+      description: "Key → shard: `'crc32'` (zlib CRC-32 of the key bytes, mod shards), `'murmur2'` (Kafka's Java client), or your own `(key: Buffer, shards) => shard`.",
       accepts: '`"crc32"` | `"murmur2"` | function',
     }),
   idempotent: z

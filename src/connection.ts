@@ -7,7 +7,7 @@ import { classifyRedisError } from './redis-errors.js';
 
 /**
  * The producer owns retries, so ioredis must never replay a command behind its back: a replayed
- * batch would be written twice (DESIGN.md §4).
+ * batch would be written twice.
  */
 const SAFE_OPTIONS = {
   lazyConnect: true,

@@ -1,5 +1,5 @@
 /**
- * Every Redis key name the producer uses (DESIGN.md §3). Each key's hash tag is the part in
+ * Every Redis key name the producer uses. Each key's hash tag is the part in
  * braces, so all keys of one shard share a Redis Cluster slot.
  */
 
@@ -53,7 +53,7 @@ export function compensationTopicsKey(namespace: string): string {
 
 /**
  * The shard id of a braced stream key such as `{app:orders:3}` or `{app:orders:3}:state`:
- * the number after the last ':' inside the first `{…}` (the seed's `extract_shard_id`).
+ * the number after the last ':' inside the first `{…}`.
  * Returns undefined when the key holds no shard id.
  */
 export function extractShardId(key: string): number | undefined {

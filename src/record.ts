@@ -57,7 +57,7 @@ export interface EncodedRecord {
 const byteLength = (v: string | Buffer): number => (typeof v === 'string' ? Buffer.byteLength(v) : v.length);
 
 /**
- * Validates a record and encodes it into the entry layout of DESIGN.md §3: `payload` holds the
+ * Validates a record and encodes it into the entry layout of docs/data-layout.md: `payload` holds the
  * value, `key` the key (when given), each header `h:<name>` its value.
  * Throws `InvalidRecordError` naming the first bad field.
  */

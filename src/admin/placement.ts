@@ -4,7 +4,7 @@
  *
  * A shard is one stream whose whole key is its hash tag, so it lives in exactly one slot; a slot
  * lives on one master. Keys hash uniformly over shards, so a master's share of the topic's records
- * is its share of the shards. The layout of keys is fixed (DESIGN.md §3): the only lever is which
+ * is its share of the shards. The layout of keys is fixed: the only lever is which
  * master owns each slot, so a plan is a list of slot moves.
  */
 

@@ -61,7 +61,7 @@ export function topicFlag(args: ParsedArgs): string {
   return checkName('`--topic`', requiredString(args, 'topic', 'a topic name'), { topic: true });
 }
 
-/** Header names may not contain `{`, `}` or whitespace (DESIGN.md §3). */
+/** Header names may not contain `{`, `}` or whitespace. */
 const HEADER_NAME = /^[^{}\s]+$/u;
 
 /** `--header k=v`, repeatable: the first `=` splits name from value; the value may be empty. */

@@ -1,7 +1,7 @@
 import type { ShardEntry } from './stream-ids.js';
 
 /**
- * A stream entry as the producer writes it (DESIGN.md §3): `payload` is the value, `key` the
+ * A stream entry as the producer writes it: `payload` is the value, `key` the
  * record's key, `h:<name>` one header each. Fields other writers added are kept under `other`.
  */
 export interface EntryView {

@@ -1,5 +1,5 @@
 /**
- * The local disk journal (DESIGN.md §4): where records go when they can be neither delivered nor
+ * The local disk journal: where records go when they can be neither delivered nor
  * parked in the Redis compensation store because Redis is unreachable. Once Redis answers again,
  * `recover()` claims the journal files, the caller moves their records into Redis and `complete()`s
  * them. Entries are opaque bytes; the caller encodes and decodes them.

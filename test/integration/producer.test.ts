@@ -16,7 +16,7 @@ const res = new Resources();
 afterEach(() => res.closeAll());
 
 describe('send()', () => {
-  it('resolves once the record is in its stream, with the seed entry layout', async () => {
+  it('resolves once the record is in its stream, with the documented entry layout', async () => {
     const producer = res.producer({ defaultShards: 8 });
     const ack = await producer.send({ topic: 'orders', key: 'user-42', value: '{"total":12}', headers: { source: 'api' } });
     const shard = crc32Partitioner(Buffer.from('user-42'), 8);

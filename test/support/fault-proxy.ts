@@ -1,5 +1,5 @@
 /**
- * A fault-injecting TCP proxy for the fault tests (DESIGN.md §5): clients connect to `proxy.url`,
+ * A fault-injecting TCP proxy for the fault tests: clients connect to `proxy.url`,
  * the proxy forwards to a real Redis, and a test can delay, black-hole, cut or refuse connections,
  * or let a command run in Redis while its reply is lost. `node:net` only.
  */

@@ -1,5 +1,5 @@
 /**
- * The invariant every fault test checks (DESIGN.md §5): each acknowledged record is in its stream
+ * The invariant every fault test checks: each acknowledged record is in its stream
  * exactly once; each other record is in the stream, in the compensation store or in the journal;
  * nothing is lost, nothing is duplicated.
  */

@@ -1,5 +1,5 @@
 /**
- * Starts a real Redis Cluster for tests (DESIGN.md §5): one `redis-server` per node on free loopback
+ * Starts a real Redis Cluster for tests: one `redis-server` per node on free loopback
  * ports, each in its own temp dir, joined with `redis-cli --cluster create`. Nodes can be killed and
  * restarted (same port, dir and nodes.conf) to fail a master over.
  */

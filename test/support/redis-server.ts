@@ -1,5 +1,5 @@
 /**
- * Finds or starts a real Redis for tests, examples and benchmarks (DESIGN.md §5):
+ * Finds or starts a real Redis for tests, examples and benchmarks:
  * `REDIS_URL` → a `redis-server` binary on PATH, started on a free loopback port in a temp dir →
  * Testcontainers when a Docker engine answers → an error that says how to get Redis.
  */

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { openConnection } from '../../src/connection.js';
 import { GuardedConnector, withGuardedConnector } from '../../src/guarded-connector.js';
 
-// The producer owns retries: the clients it creates must never replay a command on their own
-// (DESIGN.md §4). Checked on the options, without a server (the clients connect lazily).
+// The producer owns retries: the clients it creates must never replay a command on their own.
+// Checked on the options, without a server (the clients connect lazily).
 describe('openConnection', () => {
   it('creates a standalone client that never resends or queues commands', () => {
     const { client, owned } = openConnection('redis://127.0.0.1:1');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compensationKeys, extractShardId, hashTag, MAX_NAME_LENGTH, nameProblem, streamKey, topicMetaKey } from '../../src/keys.js';
 
-describe('key names (DESIGN.md §3)', () => {
+describe('key names', () => {
   it('builds the stream key with the whole key as hash tag', () => {
     expect(streamKey('app', 'orders', 3)).toBe('{app:orders:3}');
     expect(hashTag(streamKey('app', 'orders', 3))).toBe('app:orders:3');
@@ -15,7 +15,7 @@ describe('key names (DESIGN.md §3)', () => {
     expect(hashTag(zset)).toBe(hashTag(data));
   });
 
-  it('extracts the shard id from a braced key, as the seed does', () => {
+  it('extracts the shard id from a braced key', () => {
     expect(extractShardId('{app:orders:3}')).toBe(3);
     expect(extractShardId('{app:orders:15}:state')).toBe(15);
     expect(extractShardId('prefix{app:orders:0}')).toBe(0);

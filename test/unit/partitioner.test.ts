@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { crc32Partitioner, keyPartitioner, murmur2, murmur2Partitioner, StickyShardChooser } from '../../src/partitioner.js';
 
-describe('crc32 partitioner (the seed default)', () => {
+describe('crc32 partitioner (the default)', () => {
   // Golden values from Python's zlib.crc32, the same IEEE CRC-32 as Rust's crc32fast.
   const golden: [string, number][] = [
     ['', 0],

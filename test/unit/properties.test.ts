@@ -55,7 +55,7 @@ const validTopic = validName.filter((t) => !RESERVED_TOPICS.has(t));
 const smallName = fc.string({ unit: fc.constantFrom('a', 'b', '0', '1', 'é'), minLength: 1, maxLength: 3 });
 const shardId = fc.integer({ min: 0, max: 16_383 });
 
-/** Header names as DESIGN.md §3 allows them: no `{`, `}`, whitespace (nor control characters). */
+/** Header names as docs/data-layout.md allows them: no `{`, `}`, whitespace (nor control characters). */
 const validHeaderName = fc
   .string({ unit: hostileChar, minLength: 1, maxLength: 10 })
   // `__proto__` is left out: encodeRecord/decodeEntry drop that header.

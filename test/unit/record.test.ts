@@ -16,7 +16,7 @@ function invalid(record: unknown, lim = limits): InvalidRecordError {
 }
 
 describe('encodeRecord', () => {
-  it('encodes the seed entry layout: payload, key, h:<name>', () => {
+  it('encodes the documented entry layout: payload, key, h:<name>', () => {
     const r = encodeRecord({ topic: 'orders', value: '{"total":12}', key: 'user-42', headers: { source: 'api', trace: Buffer.from('ab') } }, limits);
     expect(entryFields(r)).toEqual(['payload', '{"total":12}', 'key', 'user-42', 'h:source', 'api', 'h:trace', Buffer.from('ab')]);
     expect(r.key).toBe('user-42');

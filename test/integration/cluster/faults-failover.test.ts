@@ -1,6 +1,5 @@
 /**
- * Redis Cluster failovers while producing (DESIGN.md §4 "Redis Cluster", "Acks"; §5 "Faults are
- * real too"): a master SIGKILLed mid-stream and its replica promoted, and a manual `CLUSTER FAILOVER`.
+ * Redis Cluster failovers while producing: a master SIGKILLed mid-stream and its replica promoted, and a manual `CLUSTER FAILOVER`.
  * Each test starts its own cluster (it kills or demotes nodes, so never the project's shared one)
  * and ends with the invariant: every acked record in its stream exactly once, every other record in
  * the stream or parked and replayed, nothing lost, nothing duplicated.

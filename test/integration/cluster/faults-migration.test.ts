@@ -1,5 +1,5 @@
 /**
- * Cluster fault (DESIGN.md §4–§5): the slot of a busy shard is migrated by hand to another master
+ * Cluster fault: the slot of a busy shard is migrated by hand to another master
  * while the producer keeps writing to it. Every batch is one script over the shard's stream and the
  * producer's idempotence state, both in that slot, so during the move the producer's client meets
  * every redirection Redis Cluster has:

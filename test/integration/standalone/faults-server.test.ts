@@ -1,5 +1,5 @@
 /**
- * Faults of the Redis server process itself (DESIGN.md §5): killed and restarted from its AOF, paused
+ * Faults of the Redis server process itself: killed and restarted from its AOF, paused
  * for longer than `deliveryTimeoutMs`, out of memory. Each test starts its own redis-server (never
  * the shared one) and checks the invariant: every record ends up in its stream exactly once.
  */
