@@ -31,6 +31,13 @@ export interface ParkerDeps {
  */
 export class Parker {
   private journal: Promise<Journal> | undefined;
+  /**
+   * This producer's journal may hold records. Until a drain empties it, later records go there too:
+   * parked in Redis they could be replayed (by any producer) before the earlier ones on disk.
+   */
+  private journaling = false;
+  /** Parks that went to the journal, to tell whether one came in while a drain ran. */
+  private journalAppends = 0;
   readonly journalDir: string;
 
   constructor(private readonly deps: ParkerDeps) {
@@ -44,7 +51,7 @@ export class Parker {
    * the first copy was replayed, so that is harmless.
    */
   async park(topic: string, entries: CompensationEntry[]): Promise<'redis' | 'journal'> {
-    if (this.deps.client.status === 'ready') {
+    if (this.deps.client.status === 'ready' && !this.journaling) {
       try {
         await this.parkInRedis(topic, entries);
         return 'redis';
@@ -53,6 +60,8 @@ export class Parker {
       }
     }
     const { requestTimeoutMs, journalFsync, ownerId } = this.deps;
+    this.journaling = true;
+    this.journalAppends++;
     const append = (this.journal ??= Journal.open(this.journalDir, ownerId, { fsync: journalFsync })).then((journal) => journal.append(entries.map((e) => Buffer.from(encodeEntry(e)))));
     await withDeadline(append, requestTimeoutMs, 'Appending to the journal');
     return 'journal';
@@ -67,6 +76,7 @@ export class Parker {
   async drainJournal(): Promise<number> {
     let moved = 0;
     const unreadable: Buffer[] = [];
+    const appendsBefore = this.journalAppends;
     const files = await recover(this.journalDir);
     for (let f = 0; f < files.length; f++) {
       const claimed = files[f]!;
@@ -94,6 +104,9 @@ export class Parker {
         throw err;
       }
     }
+    // Everything journaled before the drain is in Redis now: parks may go there again, unless one
+    // went to the journal meanwhile (it waits for the next drain, and so must what follows it).
+    if (this.journalAppends === appendsBefore) this.journaling = false;
     if (unreadable.length > 0) {
       throw new ProducerError(`${unreadable.length} journal record(s) in ${this.journalDir} could not be decoded; they were set aside in unreadable-*.log there`, 'ERR_JOURNAL_UNREADABLE');
     }
