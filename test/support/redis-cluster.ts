@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort, waitForPong } from './redis-server.js';
+import { CLI_BIN, freePort, SERVER_BIN, waitForPong } from './redis-server.js';
 
 const HOST = '127.0.0.1';
 const SLOTS = 16_384;
@@ -147,7 +147,7 @@ class NodeProcess implements ClusterNodeProcess {
     if (this.running) throw new Error(`cluster node ${this.port} is still running`);
     // The bus port is chosen explicitly: the default port + 10000 may be taken or above 65535.
     const child = spawn(
-      'redis-server',
+      SERVER_BIN,
       ['--port', String(this.port), '--cluster-port', String(this.busPort), '--dir', this.dir, '--logfile', join(this.dir, 'redis.log'), ...this.args],
       // Its own process group, like redis-server.ts; the exit hook still kills it when this process ends.
       { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
@@ -296,7 +296,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     await Promise.all(nodes.map((n) => n.start()));
     const output = await new Promise<string>((resolve, reject) => {
       execFile(
-        'redis-cli',
+        CLI_BIN,
         ['--cluster', 'create', ...nodes.map((n) => `${HOST}:${n.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'],
         { timeout: 30_000, env: withoutAuth(process.env) },
         (err, stdout, stderr) => {

@@ -19,6 +19,13 @@ export interface RedisHandle {
   stop(): Promise<void>;
 }
 
+/**
+ * The server binaries the tests start: Redis by default; `RSP_SERVER=valkey` runs everything against
+ * Valkey (`valkey-server`, `valkey-cli`) instead.
+ */
+export const SERVER_BIN = process.env.RSP_SERVER === 'valkey' ? 'valkey-server' : 'redis-server';
+export const CLI_BIN = process.env.RSP_SERVER === 'valkey' ? 'valkey-cli' : 'redis-cli';
+
 export const HOW_TO_GET_REDIS =
   'No Redis for the tests. Either set REDIS_URL=redis://host:port (a server the tests may write to), ' +
   'or install redis-server (Debian/Ubuntu: `sudo apt-get install -y redis-server redis-tools`; macOS: ' +
@@ -79,7 +86,7 @@ export async function startRedisServer(extraArgs: string[] = [], port?: number):
   port ??= await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'rsp-redis-'));
   const child = spawn(
-    'redis-server',
+    SERVER_BIN,
     ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...extraArgs],
     // Its own process group: a Ctrl-C meant for the demo must not stop Redis before the demo's
     // producer has flushed. The exit hook below still stops it when this process ends.
@@ -136,7 +143,7 @@ export async function findOrStartRedis(): Promise<RedisHandle> {
     const u = new URL(fromEnv);
     return { url: fromEnv, host: u.hostname, port: Number(u.port || 6379), source: 'env', stop: async () => {} };
   }
-  if (hasBinary('redis-server')) {
+  if (hasBinary(SERVER_BIN)) {
     const server = await startRedisServer();
     return { url: `redis://127.0.0.1:${server.port}`, host: '127.0.0.1', port: server.port, source: 'binary', stop: () => server.stop() };
   }
