@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { crc16, keySlot } from '../../src/admin/key-slot.js';
+import { keySlot } from '../../src/admin/key-slot.js';
 import { fewestMoves, planBalance, topicSpread, type SlotOwners } from '../../src/admin/placement.js';
 import { streamKey } from '../../src/keys.js';
 
@@ -20,15 +20,15 @@ function evenRanges(masters: readonly string[]): (slot: number) => string {
 const counts = (spread: { masters: { shards: number[] }[] }) => spread.masters.map((m) => m.shards.length);
 
 describe('keySlot', () => {
+  // The function ioredis routes with (cluster-key-slot), so planning and routing agree. It differs
+  // from the server only for an empty hash tag (`foo{}{bar}`), which no key of the producer has.
   it('answers what CLUSTER KEYSLOT answers (values from redis-server 7.0)', () => {
-    expect(crc16(Buffer.from('123456789'))).toBe(0x31c3); // the CRC16/XMODEM check value
     const expected: Record<string, number> = {
       '123456789': 12739,
       foo: 12182,
       somekey: 11058,
       'foo{hash_tag}': 2515,
       '{user1000}.following': 3443,
-      'foo{}{bar}': 8363,
       '{app:orders:3}': 7933,
       'ключ-ü': 1702,
     };
