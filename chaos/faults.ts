@@ -90,14 +90,25 @@ async function standaloneFault(env: StandaloneEnv, run: FaultRun, ctx: FaultCont
       proxy.pass();
       return undefined;
     case 'lose-reply': {
-      // The next script call's reply (EVAL or EVALSHA) is lost; it is noted if that ever happens.
+      // The reply of the next 1–3 script calls (any, or those on the compensation store's keys) is
+      // lost, one after the other; the last may come during the drain, where replay bookkeeping runs.
+      const match = fault.pick < 0.5 ? 'eval' : 'compensation';
+      const times = 1 + (Math.floor(fault.pick * 1e6) % 3);
       const armedAt = ctx.now();
-      try {
-        void proxy.loseNextReply('eval').then(() => (run.note = `fired after ${Math.round(ctx.now() - armedAt)}ms`));
-      } catch {
-        return 'skipped: already armed';
-      }
-      return 'armed, never fired';
+      const fired: string[] = [];
+      let clash = '';
+      const describe = () => `${match} ×${times}: ${fired.length ? `fired after ${fired.join(', ')}` : 'never fired'}${clash}`;
+      void (async () => {
+        for (let i = 0; i < times; i++) {
+          await proxy.loseNextReply(match);
+          fired.push(`${Math.round(ctx.now() - armedAt)}ms`);
+          run.note = describe();
+        }
+      })().catch(() => {
+        clash = '; the rest skipped: another lose-reply was armed';
+        run.note = describe();
+      });
+      return describe();
     }
     case 'oom':
       await nodeCommand(env.port, 'CONFIG', 'SET', 'maxmemory', '1');

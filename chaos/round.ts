@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Producer } from '../src/index.js';
+import { BufferFullError, Producer } from '../src/index.js';
 import { check, type Entries, type Violation } from './check.js';
 import { finishMigrations, runFaults, type FaultContext, type FaultRun } from './faults.js';
 import type { Schedule } from './schedule.js';
@@ -181,13 +181,14 @@ export async function runRound(env: Env, schedule: Schedule): Promise<RoundResul
   const sends = workload.sent.filter((s) => s.via === 'send');
   const delivered = sends.filter((s) => s.ack?.status === 'delivered').length;
   const spilled = sends.filter((s) => s.ack?.status === 'spilled').length;
-  const rejected = sends.filter((s) => s.error !== undefined).length;
+  const bufferFull = sends.filter((s) => s.error instanceof BufferFullError).length;
+  const rejected = sends.filter((s) => s.error !== undefined).length - bufferFull;
   const produced = workload.sent.length - sends.length;
   const faults = runs.map((r) => (r.startedAt === undefined ? r.label : `${r.label.replace(/@\d+ms$/, '')}@${r.startedAt}ms`));
   const ok = violations.length === 0;
   const line =
     `round ${schedule.round} seed ${schedule.seed} ${schedule.target}: faults=[${faults.join(', ')}] shards=${schedule.shards} acks=${schedule.acks} ` +
-    `sends=${sends.length} delivered=${delivered} spilled=${spilled} rejected=${rejected} produced=${produced}(+${workload.producedRefused} refused) ` +
+    `sends=${sends.length} delivered=${delivered} spilled=${spilled} buffer-full=${bufferFull} rejected=${rejected} produced=${produced}(+${workload.producedRefused} refused) ` +
     `replays=${observed.replays.length} slowest settle=${Math.round(result.slowestSettleMs)}ms (bound ${settleBoundMs}) ` +
     (ok ? 'OK' : `FAIL: ${violations.map((v) => `${v.check} ×${v.count}`).join('; ')}`);
   const details = [
