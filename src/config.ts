@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { nameProblem, RESERVED_TOPICS } from './keys.js';
+import { nameProblem, RESERVED_TOPICS } from './names.js';
 import type { PartitionerFn } from './partitioner.js';
 
 /**

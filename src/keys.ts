@@ -3,25 +3,6 @@
  * braces, so all keys of one shard share a Redis Cluster slot.
  */
 
-/** Longest namespace or topic name accepted: keeps keys short and bounded. */
-export const MAX_NAME_LENGTH = 128;
-
-// No braces (would change the hash tag), no ':' (would let `ns=a:b, topic=c` collide with
-// `ns=a, topic=b:c`), no whitespace or control characters, no lone surrogates (UTF-8 turns each
-// into U+FFFD, so two different names would become the same key).
-const NAME_PATTERN = /^[^{}:\s\p{Cc}\p{Cs}]+$/u;
-
-/** Topic names that collide with the producer's own key families. */
-export const RESERVED_TOPICS: ReadonlySet<string> = new Set(['compensation']);
-
-/** Returns why `name` is not a valid namespace/topic name, or undefined when it is valid. */
-export function nameProblem(name: string): string | undefined {
-  if (name.length === 0) return 'must not be empty';
-  if (name.length > MAX_NAME_LENGTH) return `must be at most ${MAX_NAME_LENGTH} characters, got ${name.length}`;
-  if (!NAME_PATTERN.test(name)) return 'must not contain "{", "}", ":", whitespace, control characters or lone surrogates';
-  return undefined;
-}
-
 /** Stream of one shard: the whole key is the hash tag, one slot per shard. */
 export function streamKey(namespace: string, topic: string, shard: number): string {
   return `{${namespace}:${topic}:${shard}}`;
@@ -40,10 +21,38 @@ export function topicMetaKey(namespace: string, topic: string): string {
   return `{${namespace}:${topic}}:meta`;
 }
 
-/** Compensation schedule and payload keys of a topic; both share the `{ns:compensation:topic}` tag. */
-export function compensationKeys(namespace: string, topic: string): { zset: string; data: string } {
+/**
+ * The keys of one topic's compensation store, all under the `{ns:compensation:topic}` hash tag (one
+ * Cluster slot); what each holds: docs/data-layout.md and src/compensation/store.ts.
+ */
+export interface CompensationKeys {
+  /** Schedule: entry id → when it was parked. */
+  zset: string;
+  /** Entry id → entry JSON. */
+  data: string;
+  /** Dead letters: entry id → when. */
+  dead: string;
+  /** Replay leases: entry id → owner and lease end. */
+  lease: string;
+  /** Shards held after a failed replay: shard → until when. */
+  hold: string;
+  /** Ids replayed or found in their stream: entry id → when. */
+  done: string;
+}
+
+export function compensationKeys(namespace: string, topic: string): CompensationKeys {
   const tag = `{${namespace}:compensation:${topic}}`;
-  return { zset: `${tag}:zset`, data: `${tag}:data` };
+  return { zset: `${tag}:zset`, data: `${tag}:data`, dead: `${tag}:dead`, lease: `${tag}:lease`, hold: `${tag}:hold`, done: `${tag}:done` };
+}
+
+/** Sequences of a producer session found in the stream after their reply was lost (`check-batch`). */
+export function landedKey(stateKey: string): string {
+  return `${stateKey}:landed`;
+}
+
+/** The state key a batch without idempotence passes: never read or written, but in the stream's slot. */
+export function unusedStateKey(stream: string): string {
+  return `${stream}:p:-`;
 }
 
 /** Set of the topics that have parked records, so a replayer finds them all. */

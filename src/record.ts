@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { formatIssues } from './config.js';
 import { InvalidRecordError } from './errors.js';
-import { nameProblem, RESERVED_TOPICS } from './keys.js';
+import { HEADER_NAME, HEADER_NAME_RULE, nameProblem, RESERVED_TOPICS } from './names.js';
 
 /** What callers pass to `send()` / `produce()`. */
 export interface ProducerRecord {
@@ -19,7 +19,6 @@ export interface ProducerRecord {
 
 // Header names become field names `h:<name>`; braces and whitespace are refused so a name can
 // never look like a key or break a line-oriented consumer.
-const HEADER_NAME = /^[^{}\s\p{Cc}\p{Cs}]{1,256}$/u;
 
 const bytes = z.union([z.string(), z.instanceof(Buffer)], { error: 'expected a string or a Buffer' });
 
@@ -33,7 +32,7 @@ const recordSchema = z.strictObject({
   value: bytes,
   key: bytes.optional(),
   headers: z
-    .record(z.string().regex(HEADER_NAME, 'header name must be 1–256 characters without "{", "}", whitespace or lone surrogates'), bytes)
+    .record(z.string().regex(HEADER_NAME, `header name must be ${HEADER_NAME_RULE}`), bytes)
     .optional(),
   shard: z.number().int('expected an integer shard').min(0).optional(),
 });

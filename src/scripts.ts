@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 import { decodeReply, type PublishReply } from './batch-codec.js';
 import { keySlot } from './admin/key-slot.js';
+import { landedKey, unusedStateKey } from './keys.js';
 import { DeliveryError } from './errors.js';
 
 /**
@@ -81,7 +82,7 @@ export interface Scripts {
 /** KEYS then ARGV of one `publish-batch.lua` call (see the script's header); `records` is spread. */
 export function publishBatchArgs(stream: string, trim: TrimArgs, idem: IdempotenceArgs | undefined, recordCount: number, records: (string | Buffer | number)[]) {
   return idem === undefined
-    ? [stream, `${stream}:p:-`, trim[0], trim[1], trim[2], '', 0, 0, recordCount, records]
+    ? [stream, unusedStateKey(stream), trim[0], trim[1], trim[2], '', 0, 0, recordCount, records]
     : [stream, idem.stateKey, trim[0], trim[1], trim[2], '1', idem.seq, idem.stateTtlMs, recordCount, records];
 }
 
@@ -153,7 +154,7 @@ export function loadScripts(client: Redis | Cluster): Scripts {
       }
       return parse(reply, recordCount);
     },
-    checkBatch: async (stateKey, seq, stateTtlMs) => (await check(stateKey, `${stateKey}:landed`, seq, stateTtlMs)) === 1,
+    checkBatch: async (stateKey, seq, stateTtlMs) => (await check(stateKey, landedKey(stateKey), seq, stateTtlMs)) === 1,
     ensureTopic: (metaKey, shards) => ensure(metaKey, shards) as Promise<number>,
   };
 }

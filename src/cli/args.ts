@@ -1,4 +1,4 @@
-import { nameProblem, RESERVED_TOPICS } from '../keys.js';
+import { HEADER_NAME, HEADER_NAME_RULE, nameProblem, RESERVED_TOPICS } from '../names.js';
 import type { ParsedArgs } from './command.js';
 import { UsageError } from './errors.js';
 
@@ -61,9 +61,6 @@ export function topicFlag(args: ParsedArgs): string {
   return checkName('`--topic`', requiredString(args, 'topic', 'a topic name'), { topic: true });
 }
 
-/** Header names may not contain `{`, `}` or whitespace. */
-const HEADER_NAME = /^[^{}\s]+$/u;
-
 /** `--header k=v`, repeatable: the first `=` splits name from value; the value may be empty. */
 export function headerFlags(args: ParsedArgs): Record<string, string> {
   const headers: Record<string, string> = {};
@@ -71,7 +68,7 @@ export function headerFlags(args: ParsedArgs): Record<string, string> {
     const eq = raw.indexOf('=');
     const name = eq < 0 ? '' : raw.slice(0, eq);
     if (eq < 0 || !HEADER_NAME.test(name)) {
-      throw new UsageError(`\`--header\` expects name=value with a name without "{", "}" or whitespace, got ${JSON.stringify(raw)}`);
+      throw new UsageError(`\`--header\` expects name=value with a name of ${HEADER_NAME_RULE}, got ${JSON.stringify(raw)}`);
     }
     headers[name] = raw.slice(eq + 1);
   }

@@ -2,7 +2,8 @@ import type { Cluster, Redis } from 'ioredis';
 import { withDeadline } from '../connection.js';
 import { registerScript, type ScriptCall } from '../scripts.js';
 import { ProducerError } from '../errors.js';
-import { compensationKeys, hashTag, nameProblem } from '../keys.js';
+import { compensationKeys, type CompensationKeys } from '../keys.js';
+import { nameProblem } from '../names.js';
 import { decodeEntry, encodeEntry, type CompensationEntry } from './entry.js';
 
 /**
@@ -20,23 +21,6 @@ import { decodeEntry, encodeEntry, type CompensationEntry } from './entry.js';
  * Every write is one Lua script from `lua/compensation-*.lua`; every Redis call has a deadline.
  * Leases and holds use the server's clock.
  */
-
-/** The keys of one topic's store; every one shares the `{ns:compensation:topic}` hash tag. */
-export interface CompensationStoreKeys {
-  zset: string;
-  data: string;
-  dead: string;
-  lease: string;
-  hold: string;
-  done: string;
-}
-
-/** Keys of a topic's compensation store: `compensationKeys()` plus the others under the same tag. */
-export function compensationStoreKeys(namespace: string, topic: string): CompensationStoreKeys {
-  const { zset, data } = compensationKeys(namespace, topic);
-  const tag = `{${hashTag(zset)}}`;
-  return { zset, data, dead: `${tag}:dead`, lease: `${tag}:lease`, hold: `${tag}:hold`, done: `${tag}:done` };
-}
 
 export interface CompensationStoreOptions {
   /** The client the store runs on; the scripts are registered on it. */
@@ -335,7 +319,7 @@ export class CompensationStore {
     return deleted;
   }
 
-  private async requeuePage(topic: string, k: CompensationStoreKeys, ids: string[]): Promise<number> {
+  private async requeuePage(topic: string, k: CompensationKeys, ids: string[]): Promise<number> {
     if (ids.length === 0) return 0;
     const raws = await this.call(this.client.hmget(k.data, ...ids), `Reading dead compensation entries of "${topic}"`);
     const pairs: string[] = [];
@@ -359,7 +343,7 @@ export class CompensationStore {
     )) as number;
   }
 
-  private async read(topic: string, k: CompensationStoreKeys, ids: string[]): Promise<CompensationEntry[]> {
+  private async read(topic: string, k: CompensationKeys, ids: string[]): Promise<CompensationEntry[]> {
     if (ids.length === 0) return [];
     const raws = await this.call(this.client.hmget(k.data, ...ids), `Reading compensation entries of "${topic}"`);
     const entries: CompensationEntry[] = [];
@@ -374,10 +358,10 @@ export class CompensationStore {
     return withDeadline(call, this.timeoutMs, what);
   }
 
-  private keys(topic: string): CompensationStoreKeys {
+  private keys(topic: string): CompensationKeys {
     const problem = nameProblem(topic);
     if (problem !== undefined) throw invalid(`Expected \`topic\` to be a valid name: ${problem}, got \`${topic}\``);
-    return compensationStoreKeys(this.namespace, topic);
+    return compensationKeys(this.namespace, topic);
   }
 
   private time(name: string, value: number): number {

@@ -1,8 +1,8 @@
 import type { Command } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CompensationEntry } from '../../src/compensation/entry.js';
-import { CompensationStore, compensationStoreKeys, type ClaimOptions, type CompensationStoreKeys } from '../../src/compensation/store.js';
-import { hashTag } from '../../src/keys.js';
+import { CompensationStore, type ClaimOptions } from '../../src/compensation/store.js';
+import { compensationKeys, hashTag, type CompensationKeys } from '../../src/keys.js';
 import { scriptCommand } from '../../src/scripts.js';
 import { eventually, Resources, uniqueNamespace, type AdminClient } from '../support/helpers.js';
 
@@ -19,7 +19,7 @@ function setup(client: AdminClient = res.admin(), options: { doneTtlMs?: number 
   const namespace = uniqueNamespace();
   const clock = { now: T0 };
   const store = new CompensationStore({ client, namespace, requestTimeoutMs: 5000, now: () => clock.now, ...options });
-  return { client, namespace, clock, store, keys: compensationStoreKeys(namespace, topic) };
+  return { client, namespace, clock, store, keys: compensationKeys(namespace, topic) };
 }
 
 /** An entry id as the producer makes them: `<session>:<shard>:<seq>:<index>`, numbers zero-padded. */
@@ -53,7 +53,7 @@ async function serverNow(client: AdminClient): Promise<number> {
 }
 
 /** Everything the store keeps for the topic, scores included. */
-async function snapshot(client: AdminClient, keys: CompensationStoreKeys) {
+async function snapshot(client: AdminClient, keys: CompensationKeys) {
   return {
     zset: await client.zrange(keys.zset, 0, '-1', 'WITHSCORES'),
     data: await client.hgetall(keys.data),
@@ -65,7 +65,7 @@ async function snapshot(client: AdminClient, keys: CompensationStoreKeys) {
 }
 
 /** The lease end (server ms) of `id`, after checking it is held by `owner`. */
-async function leaseEnd(client: AdminClient, keys: CompensationStoreKeys, id: string, owner: string): Promise<number> {
+async function leaseEnd(client: AdminClient, keys: CompensationKeys, id: string, owner: string): Promise<number> {
   const value = await client.hget(keys.lease, id);
   const match = /^(\S+) (\d+)$/.exec(value ?? '');
   expect(match?.[1], `lease of ${id}: ${String(value)}`).toBe(owner);
@@ -535,7 +535,7 @@ describe('compensation store', () => {
     expect(withKeys.length).toBeGreaterThan(scripts.length);
     const tags = new Set(withKeys.flatMap((c) => c.keys.map(hashTag)));
     expect([...tags]).toEqual([`${namespace}:compensation:${topic}`]);
-    for (const key of Object.values(compensationStoreKeys(namespace, topic))) {
+    for (const key of Object.values(compensationKeys(namespace, topic))) {
       expect(hashTag(key)).toBe(`${namespace}:compensation:${topic}`);
     }
   });

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeadLetterEvent, ReplayEvent, SpillEvent } from '../../src/index.js';
 import { freePort, startRedisServer } from '../support/redis-server.js';
+import { compensationKeys } from '../../src/keys.js';
 import { eventually, readStream, Resources } from '../support/helpers.js';
 
 const res = new Resources();
@@ -44,7 +45,7 @@ describe('compensation: park undeliverable records, replay them later', () => {
 
     // Fixed: lift the hold (it would expire after the backoff) and replay: in the original order.
     await admin.del(stream);
-    await admin.del(`{${nsOf(producer)}:compensation:orders}:hold`);
+    await admin.del(compensationKeys(nsOf(producer), 'orders').hold);
     const replays: ReplayEvent[] = [];
     producer.on('replay', (e) => replays.push(e));
     expect(await producer.compensation.replayNow()).toMatchObject({ replayed: 3 });
@@ -63,7 +64,7 @@ describe('compensation: park undeliverable records, replay them later', () => {
     const ack = await producer.send({ topic: 't', value: 'doomed' });
     expect(ack.status).toBe('spilled');
     expect(await producer.compensation.replayNow()).toMatchObject({ retryLater: 1 });
-    await admin.del(`{${nsOf(producer)}:compensation:t}:hold`);
+    await admin.del(compensationKeys(nsOf(producer), 't').hold);
     expect(await producer.compensation.replayNow()).toMatchObject({ deadLettered: 1 });
     expect(dead[0]).toMatchObject({ topic: 't', attempts: 2, lastError: expect.stringContaining('WRONGTYPE') });
     expect(await producer.compensation.stats('t')).toMatchObject({ pending: 0, dead: 1 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compensationKeys, extractShardId, hashTag, MAX_NAME_LENGTH, nameProblem, streamKey, topicMetaKey } from '../../src/keys.js';
+import { compensationKeys, extractShardId, hashTag, streamKey, topicMetaKey } from '../../src/keys.js';
+import { MAX_NAME_LENGTH, nameProblem } from '../../src/names.js';
 
 describe('key names', () => {
   it('builds the stream key with the whole key as hash tag', () => {

@@ -16,12 +16,11 @@ import {
   compensationTopicsKey,
   extractShardId,
   hashTag,
-  nameProblem,
   producerStateKey,
-  RESERVED_TOPICS,
   streamKey,
   topicMetaKey,
 } from '../../src/keys.js';
+import { nameProblem, RESERVED_TOPICS } from '../../src/names.js';
 import { crc32Partitioner, keyPartitioner, murmur2Partitioner } from '../../src/partitioner.js';
 import { decodeEntry, encodeRecord, encodeWithSchema } from '../../src/record.js';
 import { entryFields } from '../../src/batch-codec.js';

@@ -12,8 +12,7 @@ import { inspect } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DeliveryError, type Producer, type ProducerConfig, type SendAck, TopicConfigError } from '../../../src/index.js';
-import { compensationStoreKeys } from '../../../src/compensation/store.js';
-import { compensationTopicsKey, producerStateKey, streamKey, topicMetaKey } from '../../../src/keys.js';
+import { compensationKeys, compensationTopicsKey, producerStateKey, streamKey, topicMetaKey } from '../../../src/keys.js';
 import { classifyRedisError } from '../../../src/redis-errors.js';
 import { loadScripts } from '../../../src/scripts.js';
 import { FaultProxy } from '../../support/fault-proxy.js';
@@ -86,7 +85,7 @@ describe('the documented rule', () => {
     const ns = uniqueNamespace();
     const { username } = await createProducerUser(ns);
     const stream = streamKey(ns, 'orders', 3);
-    const store = compensationStoreKeys(ns, 'orders');
+    const store = compensationKeys(ns, 'orders');
     const own = [
       stream,
       producerStateKey(stream, 'p1'),

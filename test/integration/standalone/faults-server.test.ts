@@ -6,7 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Producer, ProducerError, ReplayEvent, RetryEvent, SendAck, SpillEvent } from '../../../src/index.js';
-import { compensationStoreKeys } from '../../../src/compensation/store.js';
+import { compensationKeys } from '../../../src/keys.js';
 import { eventually, Resources, uniqueNamespace } from '../../support/helpers.js';
 import { expectNothingLostNothingDuplicated, valuesInStreams } from '../../support/invariant.js';
 import { startRedisServer, type ServerProcess } from '../../support/redis-server.js';
@@ -283,7 +283,7 @@ describe('faults: the redis-server process', () => {
     const during = await valuesInStreams(admin, namespace, topic, shards);
     expect(oom.sent.filter((x) => during.has(x.value))).toEqual([]);
     // (Read directly: producer.compensation.stats() runs in MULTI, which Redis refuses under OOM.)
-    expect(await admin.zcard(compensationStoreKeys(namespace, topic).zset)).toBe(0);
+    expect(await admin.zcard(compensationKeys(namespace, topic).zset)).toBe(0);
 
     await admin.del('filler', 'probe');
     await drainJournal(producer);
