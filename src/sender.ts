@@ -70,8 +70,8 @@ export class ShardSender {
    * (landed, or fenced so it never will), which keeps the replay check exact.
    */
   unsettled: { seq: number; count: number } | undefined;
-  /** Batches that expired before they could be sent, being parked now. */
-  expiring = 0;
+  /** The shard's last park: the next one starts after it, so parks keep the shard's order. */
+  parking: Promise<unknown> = Promise.resolve();
   /** `{stream}:p:<sessionId>`: this producer session's idempotence state on the shard. */
   readonly stateKey: string;
 
@@ -272,20 +272,22 @@ export class Sender {
       if (state.acc.inFlight !== undefined) continue;
       const expired = state.acc.takeExpired(cutoff);
       if (expired.length === 0) continue;
-      state.expiring++;
-      void this.expire(state, expired).finally(() => state.expiring--);
+      void this.expire(state, expired);
     }
   }
 
   private async expire(state: ShardSender, batches: Batch<SendAck>[]): Promise<void> {
-    for (const batch of batches) {
-      try {
-        await this.giveUp(state, batch, deliveryTimeout(`${batch.count} record(s) waited for their turn`, this.deps.config.deliveryTimeoutMs), 'ERR_DELIVERY_TIMEOUT', true);
-      } finally {
-        this.deps.gate.release(batch.bytes);
-        batch.markDone();
-      }
-    }
+    // All given up at once, in order: each takes its place in the shard's parking order now, before
+    // the shard's next batch can (see `giveUp`).
+    const error = deliveryTimeout('The batch waited for its turn', this.deps.config.deliveryTimeoutMs);
+    await Promise.all(
+      batches.map((batch) =>
+        this.giveUp(state, batch, error, 'ERR_DELIVERY_TIMEOUT', true).finally(() => {
+          this.deps.gate.release(batch.bytes);
+          batch.markDone();
+        }),
+      ),
+    );
   }
 
   private async deliver(state: ShardSender, batch: Batch<SendAck>): Promise<void> {
@@ -424,9 +426,13 @@ export class Sender {
         parkedAt,
       });
     }
+    // A shard's batches are parked one after another, in the order they gave up (which is their
+    // `parkedAt` order): a later batch parked first could be replayed first.
+    const parking = state.parking.then(() => park(state.topic.name, entries));
+    state.parking = parking.catch(() => undefined);
     let parkedIn: 'redis' | 'journal';
     try {
-      parkedIn = await park(state.topic.name, entries);
+      parkedIn = await parking;
     } catch (parkError) {
       const failure = new DeliveryError(`Could not park ${entries.length} undeliverable record(s) of ${state.stream} in Redis nor in the journal: ${describeFailure(parkError)}`, 'ERR_PARK_FAILED', { retriable: false, persisted, cause: parkError, batch: info });
       this.fail(batch, failure, cause);

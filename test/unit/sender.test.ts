@@ -55,7 +55,7 @@ class FakeClient extends EventEmitter {
   status = 'ready';
 }
 
-function setup(options: ProducerConfig = {}) {
+function setup(options: ProducerConfig = {}, parkDelayMs = 0) {
   const config = resolveConfig({ lingerMs: 0, deliveryTimeoutMs: 2_000, requestTimeoutMs: 200, retryBackoffMs: 10, retryBackoffMaxMs: 10, defaultShards: 2, ...options });
   const scripts = new FakeScripts();
   const client = new FakeClient();
@@ -76,6 +76,7 @@ function setup(options: ProducerConfig = {}) {
     topics: () => topics.all(),
     park: async (_topic, entries) => {
       parked.push(entries);
+      if (parkDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, parkDelayMs));
       return 'redis';
     },
   });
@@ -166,5 +167,21 @@ describe('Sender', () => {
     }
     await Promise.all(acks);
     expect(scripts.calls.map((c) => c.seq)).toEqual([1, 2, 3]);
+  });
+
+  it("parks a shard's batches in their order, also when the sweep parks some while the shard sends the next", async () => {
+    // One slot, held by shard 1 until its deadline; shard 0's batches expire meanwhile and are swept
+    // while a later one of theirs gets the slot and gives up too. Parks are slow.
+    const { send, parked } = setup({ maxInFlight: 1, batchMaxRecords: 1, deliveryTimeoutMs: 2_000, requestTimeoutMs: 2_000 }, 300);
+    void send(1, 'x');
+    await vi.advanceTimersByTimeAsync(100);
+    for (const v of ['b2', 'b3', 'b4']) void send(0, v);
+    await vi.advanceTimersByTimeAsync(500);
+    void send(0, 'b5');
+    await vi.advanceTimersByTimeAsync(5_000);
+    const shard0 = parked.flat().filter((e) => e.shard === 0);
+    expect(shard0.map((e) => e.fields[1])).toEqual(['b2', 'b3', 'b4', 'b5']);
+    const parkedAt = shard0.map((e) => e.parkedAt);
+    expect(parkedAt).toEqual([...parkedAt].sort((a, b) => a - b));
   });
 });
