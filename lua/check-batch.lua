@@ -13,6 +13,8 @@
   ARGV[2]  time to keep the state and the set, in ms (when this call writes them)
 
   Reply: 1 = the batch is in the stream; 0 = it is not, and now never will be
+  Errors (before anything is written):
+    'ERR_RSP_ARGS <what>'  the arguments do not have the shape above
 ]]
 local stateKey = KEYS[1]
 local landedKey = KEYS[2]

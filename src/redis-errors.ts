@@ -12,6 +12,22 @@ export interface RedisErrorClass {
   persisted: Persisted;
 }
 
+/**
+ * The error replies of the project's own scripts (`lua/*.lua`; each script's header lists those it
+ * returns). Every one is returned before the script's first write.
+ */
+export const SCRIPT_ERRORS = {
+  /** The arguments do not have the shape the script's header describes. */
+  ERR_RSP_ARGS: 'arguments of the wrong shape',
+  /** This batch's sequence was fenced (found not landed after a lost reply): it must never be written. */
+  ERR_RSP_FENCED: 'batch fenced',
+  /** A later sequence of this producer session was already written on the shard. */
+  ERR_RSP_STALE: 'batch older than the last written',
+} as const;
+
+/** A code of `SCRIPT_ERRORS`. */
+export type ScriptErrorCode = keyof typeof SCRIPT_ERRORS;
+
 // Reply prefixes (the first word of a Redis error) that say the command was not executed
 // and may succeed later.
 const RETRIABLE_REPLIES = new Set(['MOVED', 'ASK', 'TRYAGAIN', 'CLUSTERDOWN', 'LOADING', 'BUSY', 'READONLY', 'OOM', 'MASTERDOWN', 'NOSCRIPT']);
@@ -48,8 +64,8 @@ export function classifyRedisError(err: unknown): RedisErrorClass {
   const message = typeof e?.message === 'string' ? e.message : String(err);
   if (e?.name === 'ReplyError') {
     const prefix = message.split(' ', 1)[0] ?? '';
-    // Our scripts' own refusals (ERR_RSP_ARGS, ERR_RSP_FENCED, ERR_RSP_STALE) come before any write.
-    if (prefix.startsWith('ERR_RSP_')) return { code: prefix, retriable: false, persisted: 'not' };
+    // Our scripts' own refusals come before any write.
+    if (Object.hasOwn(SCRIPT_ERRORS, prefix)) return { code: prefix, retriable: false, persisted: 'not' };
     if (RETRIABLE_REPLIES.has(prefix)) return { code: `ERR_REDIS_${prefix}`, retriable: true, persisted: 'not' };
     if (FATAL_REPLIES.has(prefix)) return { code: `ERR_REDIS_${prefix}`, retriable: false, persisted: 'not' };
     return { code: 'ERR_REDIS_REPLY', retriable: false, persisted: 'not' };

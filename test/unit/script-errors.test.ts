@@ -1,0 +1,33 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { classifyRedisError, SCRIPT_ERRORS } from '../../src/redis-errors.js';
+
+const luaDir = new URL('../../lua/', import.meta.url);
+const scripts = readdirSync(luaDir).filter((f) => f.endsWith('.lua'));
+
+/** The header comment of a script: everything up to the closing `]]`. */
+const headerOf = (file: string) => readFileSync(new URL(file, luaDir), 'utf8').split(']]')[0]!;
+
+describe('script error codes', () => {
+  it('the table names every code a script returns, and each script lists in its header the codes it returns', () => {
+    const used = new Set<string>();
+    for (const file of scripts) {
+      const text = readFileSync(new URL(file, luaDir), 'utf8');
+      const body = text.slice(text.indexOf(']]'));
+      const returned = new Set(body.match(/ERR_RSP_[A-Z_]+/g) ?? []);
+      const documented = new Set(headerOf(file).match(/ERR_RSP_[A-Z_]+/g) ?? []);
+      expect([...returned].filter((code) => !documented.has(code)), `${file}: returned but not in its header`).toEqual([]);
+      for (const code of returned) used.add(code);
+    }
+    expect([...used].sort()).toEqual(Object.keys(SCRIPT_ERRORS).sort());
+  });
+
+  it('every script code is classified as a refusal before any write', () => {
+    for (const code of Object.keys(SCRIPT_ERRORS)) {
+      const reply = Object.assign(new Error(`${code} something`), { name: 'ReplyError' });
+      expect(classifyRedisError(reply)).toEqual({ code, retriable: false, persisted: 'not' });
+    }
+    const unknown = Object.assign(new Error('ERR_RSP_NEW something'), { name: 'ReplyError' });
+    expect(classifyRedisError(unknown).code).toBe('ERR_REDIS_REPLY');
+  });
+});
