@@ -41,9 +41,9 @@ export type SendResult = SendAck | FailedResult;
 export interface CompensationApi {
   /** Topics that have parked records. */
   topics(): Promise<string[]>;
-  /** Pending, due and dead-lettered counts, and the oldest due time, of a topic. */
+  /** Pending, due and dead-lettered counts of a topic, and when its oldest pending record was parked. */
   stats(topic: string): Promise<CompensationStats>;
-  /** Parked (or, with `dead: true`, dead-lettered) records of a topic, by due time. */
+  /** Parked (or, with `dead: true`, dead-lettered) records of a topic, in replay order. */
   list(topic: string, options?: ListOptions): Promise<CompensationEntry[]>;
   /** Records waiting in the local journal (Redis was unreachable when they were parked). */
   journaled(): Promise<number>;
