@@ -152,7 +152,7 @@ export const producerConfigSchema = z.strictObject({
     .describe("Names this producer in its idempotence state, compensation entry ids and journal file: 1–64 letters, digits, `_` or `-`. Each producer instance adds a fresh session suffix, so two instances with the same id (a restart, two replicas configured alike) never share sequence numbers. Default: random per instance."),
   idempotenceStateTtlMs: int(60_000, 30 * 24 * 3_600_000)
     .default(7 * 24 * 3_600_000)
-    .describe("How long a shard keeps a producer's idempotence state (`{ns:topic:shard}:p:<producerId>`) after its last batch. A possibly-persisted record replayed later than this could be written twice."),
+    .describe("How long a shard keeps a producer's idempotence state (`{ns:topic:shard}:p:<sessionId>`) after its last batch. A possibly-persisted record replayed later than this could be written twice."),
   acks: z
     .enum(['leader', 'all'])
     .default('leader')

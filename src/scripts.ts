@@ -46,7 +46,7 @@ export const NO_TRIM: TrimArgs = ['', '', ''];
 
 /** Idempotence arguments of one `publish-batch` call. */
 export interface IdempotenceArgs {
-  /** `{stream}:p:<producerId>`: the producer's state on this shard. */
+  /** `{stream}:p:<sessionId>`: the producer session's state on this shard. */
   stateKey: string;
   seq: number;
   stateTtlMs: number;
