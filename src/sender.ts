@@ -148,8 +148,10 @@ export class Sender {
   constructor(private readonly deps: SenderDeps) {
     this.queue = new PQueue({ concurrency: deps.config.maxInFlight });
     this.wait = deps.config.acks === 'all' ? { replicas: deps.config.ackReplicas, timeoutMs: Math.max(1, Math.floor(deps.config.requestTimeoutMs / 2)) } : undefined;
-    const { scripts } = deps;
-    this.readMeta = (metaKey, shards) => scripts.ensureTopic(metaKey, shards);
+    const { scripts, config } = deps;
+    // Shared by every batch of the topic until it settles: its own deadline, so a call ioredis never
+    // settles cannot keep the topic unchecked for good.
+    this.readMeta = (metaKey, shards) => withDeadline(scripts.ensureTopic(metaKey, shards), config.requestTimeoutMs, 'ensure-topic');
     this.sweeper = setInterval(() => this.sweepExpired(), sweepIntervalMs(deps.config.deliveryTimeoutMs));
     this.sweeper.unref();
   }

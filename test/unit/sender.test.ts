@@ -41,7 +41,12 @@ class FakeScripts implements Scripts {
     this.checks.push({ stateKey, seq });
     return Promise.resolve(this.landed);
   }
+  /** Topic checks that never answer, first (as ioredis can leave a call after a reconnect). */
+  unansweredChecks = 0;
+  ensureCalls = 0;
   ensureTopic(_metaKey: string, shards: number): Promise<number> {
+    this.ensureCalls++;
+    if (this.unansweredChecks-- > 0) return new Promise(() => {});
     return Promise.resolve(shards);
   }
 }
@@ -183,5 +188,15 @@ describe('Sender', () => {
     expect(shard0.map((e) => e.fields[1])).toEqual(['b2', 'b3', 'b4', 'b5']);
     const parkedAt = shard0.map((e) => e.parkedAt);
     expect(parkedAt).toEqual([...parkedAt].sort((a, b) => a - b));
+  });
+
+  it('asks for the topic check again when one call never answers', async () => {
+    const { scripts, send } = setup();
+    scripts.unansweredChecks = 1;
+    const ack = send(0, 'a');
+    await vi.advanceTimersByTimeAsync(250); // past the request deadline of the first check
+    expect(scripts.ensureCalls).toBe(2);
+    scripts.calls[0]!.settle('ok');
+    await expect(ack).resolves.toMatchObject({ status: 'delivered' });
   });
 });
