@@ -155,8 +155,16 @@ export class Replayer {
         this.unsettled.delete(stream);
       }
       rest = [];
+      // One question per batch, however many of its records are parked.
+      const landed = new Map<string, Promise<boolean>>();
+      const batchLanded = (entry: CompensationEntry) => {
+        const key = `${entry.producerId} ${entry.seq}`;
+        let answer = landed.get(key);
+        if (answer === undefined) landed.set(key, (answer = this.checkBatch(stream, entry.producerId, entry.seq)));
+        return answer;
+      };
       for (const entry of entries) {
-        if (entry.persisted === 'possibly' && (await this.checkBatch(stream, entry.producerId, entry.seq))) {
+        if (entry.persisted === 'possibly' && (await batchLanded(entry))) {
           await store.complete(topic, [entry.id], sessionId);
           outcomes.push('alreadyDelivered');
           if (events.listening('replay')) events.emit('replay', { topic, shard, entryId: entry.id, outcome: 'already-delivered', streamId: undefined });
