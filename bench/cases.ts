@@ -212,7 +212,7 @@ const bareEvalsha =
   (batchRecords: number, inFlight: number): CaseDef['run'] =>
   ({ url, w, ns, n, latency, clock, progress }) =>
   withIoredis(url, {}, async (client) => {
-    const publish = registerScript(client, 'publish-batch', 2);
+    const publish = registerScript(client, 'publish-batch');
     // Value + key bytes, as the producer counts them (the workload is ASCII: characters = bytes).
     const byteLength = (fields: RecordFields): number => fields[1]!.length + (fields[3]?.length ?? 0);
     clock.start();

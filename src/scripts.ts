@@ -18,24 +18,58 @@ const luaDir = new URL('../lua/', import.meta.url);
 export type ScriptCall = (...args: (string | number | Buffer | (string | Buffer | number)[])[]) => Promise<unknown>;
 
 /**
- * Registers `lua/<file>.lua` on `client` as `rsp_<file>_v<version>` (once per client) and returns
- * a function that calls it: keys first, then arguments; an array argument is spread.
+ * The keys of every script, by name, in their `KEYS` order: the one place key counts come from (a
+ * test checks them against each script's header).
  */
-export function registerScript(client: Redis | Cluster, file: string, numberOfKeys: number): ScriptCall {
-  const command = commandName(client, file, numberOfKeys);
+export const SCRIPT_KEYS = {
+  'publish-batch': ['stream', 'state'],
+  'check-batch': ['state', 'landed'],
+  'ensure-topic': ['meta'],
+  'compensation-park': ['zset', 'data', 'dead', 'done'],
+  'compensation-claim': ['zset', 'data', 'lease', 'hold'],
+  'compensation-settle': ['zset', 'data', 'lease', 'dead', 'hold', 'done'],
+  'compensation-requeue': ['zset', 'data', 'dead'],
+  'compensation-delete': ['zset', 'data', 'lease', 'dead', 'done'],
+} as const;
+
+/** A script of `lua/`. */
+export type ScriptName = keyof typeof SCRIPT_KEYS;
+
+/** The keys of script `N`, by name. */
+export type ScriptKeys<N extends ScriptName> = { readonly [K in (typeof SCRIPT_KEYS)[N][number]]: string };
+
+/** A call of script `N`: its keys as a named object, then its arguments (an array argument is spread). */
+export type KeyedScriptCall<N extends ScriptName> = (keys: ScriptKeys<N>, ...args: (string | number | Buffer | (string | Buffer | number)[])[]) => Promise<unknown>;
+
+/**
+ * Registers `lua/<name>.lua` on `client` as `rsp_<name>_v<version>` (once per client) and returns
+ * a function that calls it with its keys by name.
+ */
+export function script<N extends ScriptName>(client: Redis | Cluster, name: N): KeyedScriptCall<N> {
+  const order: readonly string[] = SCRIPT_KEYS[name];
+  const call = registerScript(client, name);
+  return (keys, ...args) => call(...order.map((key) => (keys as Record<string, string>)[key]!), ...args);
+}
+
+/**
+ * Registers `lua/<name>.lua` and returns a function that calls it with keys by position, then
+ * arguments; for the hot path, which builds its argument list once.
+ */
+export function registerScript(client: Redis | Cluster, name: ScriptName): ScriptCall {
+  const command = commandName(client, name);
   return ((client as unknown as Record<string, ScriptCall>)[command] as ScriptCall).bind(client);
 }
 
-/** The command name `lua/<file>.lua` is registered under, e.g. `rsp_publish_batch_v3`. */
-export function scriptCommand(file: string): string {
-  return `rsp_${file.replace(/-/g, '_')}_v${SCRIPT_VERSION}`;
+/** The command name `lua/<name>.lua` is registered under, e.g. `rsp_publish_batch_v5`. */
+export function scriptCommand(name: ScriptName): string {
+  return `rsp_${name.replace(/-/g, '_')}_v${SCRIPT_VERSION}`;
 }
 
 /** Registers the script (once per client) and returns its command name, e.g. for a pipeline. */
-function commandName(client: Redis | Cluster, file: string, numberOfKeys: number): string {
-  const command = scriptCommand(file);
+function commandName(client: Redis | Cluster, name: ScriptName): string {
+  const command = scriptCommand(name);
   if (typeof (client as unknown as Record<string, unknown>)[command] !== 'function') {
-    client.defineCommand(command, { lua: readFileSync(new URL(`${file}.lua`, luaDir), 'utf8'), numberOfKeys });
+    client.defineCommand(command, { lua: readFileSync(new URL(`${name}.lua`, luaDir), 'utf8'), numberOfKeys: SCRIPT_KEYS[name].length });
   }
   return command;
 }
@@ -87,10 +121,10 @@ export function publishBatchArgs(stream: string, trim: TrimArgs, idem: Idempoten
 }
 
 export function loadScripts(client: Redis | Cluster): Scripts {
-  const publishName = commandName(client, 'publish-batch', 2);
-  const publish = registerScript(client, 'publish-batch', 2);
-  const check = registerScript(client, 'check-batch', 2);
-  const ensure = registerScript(client, 'ensure-topic', 1);
+  const publishName = commandName(client, 'publish-batch');
+  const publish = registerScript(client, 'publish-batch');
+  const check = script(client, 'check-batch');
+  const ensure = script(client, 'ensure-topic');
   const parse = (reply: unknown, recordCount: number): PublishReply => {
     try {
       return decodeReply(reply, recordCount);
@@ -154,8 +188,8 @@ export function loadScripts(client: Redis | Cluster): Scripts {
       }
       return parse(reply, recordCount);
     },
-    checkBatch: async (stateKey, seq, stateTtlMs) => (await check(stateKey, landedKey(stateKey), seq, stateTtlMs)) === 1,
-    ensureTopic: (metaKey, shards) => ensure(metaKey, shards) as Promise<number>,
+    checkBatch: async (stateKey, seq, stateTtlMs) => (await check({ state: stateKey, landed: landedKey(stateKey) }, seq, stateTtlMs)) === 1,
+    ensureTopic: (metaKey, shards) => ensure({ meta: metaKey }, shards) as Promise<number>,
   };
 }
 

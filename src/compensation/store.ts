@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { withDeadline } from '../connection.js';
-import { registerScript, type ScriptCall } from '../scripts.js';
+import { script, type KeyedScriptCall } from '../scripts.js';
 import { ProducerError } from '../errors.js';
 import { compensationKeys, type CompensationKeys } from '../keys.js';
 import { nameProblem } from '../names.js';
@@ -103,11 +103,11 @@ export class CompensationStore {
   private readonly now: () => number;
   private readonly doneTtlMs: number;
   private readonly scripts: {
-    park: ScriptCall;
-    claim: ScriptCall;
-    settle: ScriptCall;
-    requeue: ScriptCall;
-    delete: ScriptCall;
+    park: KeyedScriptCall<'compensation-park'>;
+    claim: KeyedScriptCall<'compensation-claim'>;
+    settle: KeyedScriptCall<'compensation-settle'>;
+    requeue: KeyedScriptCall<'compensation-requeue'>;
+    delete: KeyedScriptCall<'compensation-delete'>;
   };
 
   constructor(options: CompensationStoreOptions) {
@@ -120,11 +120,11 @@ export class CompensationStore {
     this.now = options.now ?? Date.now;
     this.doneTtlMs = options.doneTtlMs ?? 7 * 24 * 3_600_000;
     this.scripts = {
-      park: registerScript(this.client, 'compensation-park', 4),
-      claim: registerScript(this.client, 'compensation-claim', 4),
-      settle: registerScript(this.client, 'compensation-settle', 6),
-      requeue: registerScript(this.client, 'compensation-requeue', 3),
-      delete: registerScript(this.client, 'compensation-delete', 5),
+      park: script(this.client, 'compensation-park'),
+      claim: script(this.client, 'compensation-claim'),
+      settle: script(this.client, 'compensation-settle'),
+      requeue: script(this.client, 'compensation-requeue'),
+      delete: script(this.client, 'compensation-delete'),
     };
   }
 
@@ -140,7 +140,7 @@ export class CompensationStore {
       this.checkEntry(topic, entry);
       args.push(entry.id, String(this.time('parkedAt', entry.parkedAt)), encodeEntry(entry));
     }
-    await this.call(this.scripts.park(k.zset, k.data, k.dead, k.done, ...args), `Parking ${entries.length} records of "${topic}"`);
+    await this.call(this.scripts.park(k, ...args), `Parking ${entries.length} records of "${topic}"`);
   }
 
   /**
@@ -154,7 +154,7 @@ export class CompensationStore {
     checkPositiveInteger('limit', limit);
     checkPositiveInteger('leaseMs', leaseMs);
     this.checkOwner(owner);
-    const reply = (await this.call(this.scripts.claim(k.zset, k.data, k.lease, k.hold, limit, leaseMs, owner), `Claiming compensation entries of "${topic}"`)) as string[];
+    const reply = (await this.call(this.scripts.claim(k, limit, leaseMs, owner), `Claiming compensation entries of "${topic}"`)) as string[];
     const entries: CompensationEntry[] = [];
     const unreadable: string[] = [];
     for (let i = 0; i + 1 < reply.length; i += 2) {
@@ -210,7 +210,7 @@ export class CompensationStore {
     const k = this.keys(topic);
     this.checkOwner(owner);
     if (items.length === 0) return 0;
-    return (await this.call(this.scripts.settle(k.zset, k.data, k.lease, k.dead, k.hold, k.done, action, owner, ms, ...items), `${what} of "${topic}"`)) as number;
+    return (await this.call(this.scripts.settle(k, action, owner, ms, ...items), `${what} of "${topic}"`)) as number;
   }
 
   /** Counts of the topic's store, read in one pipeline. */
@@ -287,7 +287,7 @@ export class CompensationStore {
     let deleted = 0;
     for (;;) {
       const n = (await this.call(
-        this.scripts.delete(k.zset, k.data, k.lease, k.dead, k.done, dead ? 'dead' : 'pending', PAGE),
+        this.scripts.delete(k, dead ? 'dead' : 'pending', PAGE),
         `Purging compensation entries of "${topic}"`,
       )) as number;
       deleted += n;
@@ -314,7 +314,7 @@ export class CompensationStore {
     let deleted = 0;
     for (let i = 0; i < ids.length; i += PAGE) {
       const page = ids.slice(i, i + PAGE);
-      deleted += (await this.call(this.scripts.delete(k.zset, k.data, k.lease, k.dead, k.done, ...mode, ...page), `${what} ${page.length} compensation entries of "${topic}"`)) as number;
+      deleted += (await this.call(this.scripts.delete(k, ...mode, ...page), `${what} ${page.length} compensation entries of "${topic}"`)) as number;
     }
     return deleted;
   }
@@ -338,7 +338,7 @@ export class CompensationStore {
     if (orphans.length > 0) await this.remove(topic, orphans);
     if (pairs.length === 0) return 0;
     return (await this.call(
-      this.scripts.requeue(k.zset, k.data, k.dead, this.now(), ...pairs),
+      this.scripts.requeue(k, this.now(), ...pairs),
       `Requeueing ${pairs.length / 2} dead compensation entries of "${topic}"`,
     )) as number;
   }

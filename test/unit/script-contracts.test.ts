@@ -1,6 +1,11 @@
+/**
+ * What the TypeScript side and the Lua scripts agree on: each script's keys (SCRIPT_KEYS) and its
+ * error codes (SCRIPT_ERRORS), checked against every script's header. No Redis.
+ */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { classifyRedisError, SCRIPT_ERRORS } from '../../src/redis-errors.js';
+import { SCRIPT_KEYS } from '../../src/scripts.js';
 
 const luaDir = new URL('../../lua/', import.meta.url);
 const scripts = readdirSync(luaDir).filter((f) => f.endsWith('.lua'));
@@ -29,5 +34,15 @@ describe('script error codes', () => {
     }
     const unknown = Object.assign(new Error('ERR_RSP_NEW something'), { name: 'ReplyError' });
     expect(classifyRedisError(unknown).code).toBe('ERR_REDIS_REPLY');
+  });
+});
+
+describe('script keys', () => {
+  it('SCRIPT_KEYS lists exactly the KEYS each script header documents, in order', () => {
+    expect(Object.keys(SCRIPT_KEYS).sort()).toEqual(scripts.map((f) => f.replace(/\.lua$/, '')).sort());
+    for (const [name, keys] of Object.entries(SCRIPT_KEYS)) {
+      const documented = [...new Set(headerOf(`${name}.lua`).match(/KEYS\[\d+\]/g) ?? [])];
+      expect(documented, name).toEqual(keys.map((_, i) => `KEYS[${i + 1}]`));
+    }
   });
 });
