@@ -100,7 +100,7 @@ export function check(input: CheckInput): CheckResult {
   const allowedLoss: string[] = [];
   for (const s of sent) {
     if (!accepted(s) || where.has(s.value)) continue;
-    const reason = lossExplained(s, schedule, kills, replayedAt);
+    const reason = lossExplained(s, schedule, kills, replayedAt, settleBoundMs);
     (reason ? allowedLoss : lost).push(`${describeSent(s)}${reason ? ` [${reason}]` : ''}`);
   }
   add('lost', lost);
@@ -119,6 +119,7 @@ export function check(input: CheckInput): CheckResult {
     const ack = s.ack;
     if (ack?.status !== 'delivered') continue;
     const at = where.get(s.value)?.find((w) => streamOf(w.shard) === ack.stream && w.id === ack.id);
+    if (!where.has(s.value) && lossExplained(s, schedule, kills, replayedAt, settleBoundMs)) continue; // listed as lost by design
     if (!at || ack.stream !== streamOf(ack.shard)) {
       const found = where.get(s.value)?.map((w) => `${streamOf(w.shard)} ${w.id}`).join(', ') ?? 'nowhere';
       wrongAck.push(`${describeSent(s)}; value found at ${found}`);
@@ -192,22 +193,23 @@ function replayTimes(observed: Observed, ...records: Sent[]): string {
 /**
  * Why a lost record may be lost by design, or undefined. The last time Redis held it for sure: the
  * ack, or for a parked send its replay. Standalone with AOF `everysec`: a SIGKILL may take the last
- * second of writes. Cluster with acks 'leader': a killed master may take writes its replica lacked.
- * produce() records have no ack time: any kill of their shard after they were produced counts.
+ * second of writes. Cluster with acks 'leader': a killed master may take the writes its replica had
+ * not received yet. A produce() record has no ack time: it may have been written any time from its
+ * call to the settle bound after it.
  */
-function lossExplained(s: Sent, schedule: Schedule, kills: KillMark[], replayedAt: Map<string, number>): string | undefined {
+function lossExplained(s: Sent, schedule: Schedule, kills: KillMark[], replayedAt: Map<string, number>, settleBoundMs: number): string | undefined {
+  if (schedule.target === 'cluster' && schedule.acks === 'all') return undefined;
+  const window = schedule.target === 'standalone' ? 1_500 : 2_000;
   const shard = s.ack?.shard;
   let lastWrite = s.settle;
   if (s.ack?.status === 'spilled') lastWrite = replayedAt.get(s.ack.compensationId) ?? s.settle;
   for (const k of kills) {
-    const onShard = k.shards === 'all' || shard === undefined || k.shards.has(shard);
-    if (!onShard) continue;
-    const windowStart = s.via === 'produce' ? s.start : (lastWrite ?? s.start);
-    if (schedule.target === 'standalone') {
-      const inWindow = s.via === 'produce' ? windowStart <= k.at : windowStart >= k.at - 1_500 && windowStart <= k.at + 50;
-      if (inWindow) return `written ${Math.round(k.at - windowStart)}ms before a SIGKILL (AOF everysec)`;
-    } else if (schedule.acks === 'leader' && windowStart <= k.at + 50) {
-      return `written ${Math.round(k.at - windowStart)}ms before its master was killed (acks leader)`;
+    if (k.shards !== 'all' && shard !== undefined && !k.shards.has(shard)) continue;
+    const what = schedule.target === 'standalone' ? 'a SIGKILL (AOF everysec)' : 'its master was killed (acks leader)';
+    if (s.via === 'produce') {
+      if (s.start <= k.at && s.start >= k.at - settleBoundMs - window) return `produced ${Math.round(k.at - s.start)}ms before ${what}`;
+    } else if (lastWrite !== undefined && lastWrite >= k.at - window && lastWrite <= k.at + 50) {
+      return `written ${Math.round(k.at - lastWrite)}ms before ${what}`;
     }
   }
   return undefined;
