@@ -87,6 +87,7 @@ export interface CaseDef {
   latencyOf: string;
   /** Slow case: runs `--await-records` records instead of `--records`. */
   slow?: boolean;
+  // biome-ignore lint/suspicious/noConfusingVoidType: most cases return nothing
   run(env: CaseEnv): Promise<CaseOverrides | void>;
 }
 

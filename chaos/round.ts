@@ -110,7 +110,7 @@ export async function runRound(env: Env, schedule: Schedule): Promise<RoundResul
   const hangs: string[] = [];
   let envBroken = false;
   let runs: FaultRun[] = [];
-  let streams: Entries[] = [];
+  const streams: Entries[] = [];
 
   const smallBuffer = schedule.bufferMaxBytes < 1024 * 1024;
   const settleBoundMs = schedule.deliveryTimeoutMs + 2 * schedule.requestTimeoutMs + 1_000 + (smallBuffer ? schedule.maxBlockMs : 0);

@@ -120,7 +120,9 @@ export function planBalance(shardSlots: readonly number[], owners: SlotOwners, m
   const before = topicSpread(shardSlots, owners, masters);
   const ownerOf = ownerFn(owners);
   const shardsInSlot = new Map<number, number[]>();
-  shardSlots.forEach((slot, shard) => shardsInSlot.set(slot, [...(shardsInSlot.get(slot) ?? []), shard]));
+  shardSlots.forEach((slot, shard) => {
+    shardsInSlot.set(slot, [...(shardsInSlot.get(slot) ?? []), shard]);
+  });
   const origin = new Map<number, string>([...shardsInSlot.keys()].map((slot) => [slot, ownerOf(slot)]));
   const owner = new Map(origin);
   const load = new Map<string, number>(before.masters.map((l) => [l.master, l.shards.length]));

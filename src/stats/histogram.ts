@@ -35,6 +35,7 @@ export class LogHistogram {
 
   /** Counts one value (negative values count as 0). */
   record(value: number): void {
+    // biome-ignore lint/complexity/useMathMinMax: Math.max would keep a NaN; this counts it as 0
     const v = value > 0 ? value : 0;
     const i = Math.min(this.indexOf(v), this.counts.length - 1);
     this.counts[i]!++;

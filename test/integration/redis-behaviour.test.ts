@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BufferFullError, DeliveryError, Producer, TopicConfigError, type ProducerError } from '../../src/index.js';
+import { BufferFullError, DeliveryError, type Producer, TopicConfigError, type ProducerError } from '../../src/index.js';
 import { scriptCommand } from '../../src/scripts.js';
 import { freePort, startRedisServer } from '../support/redis-server.js';
 import { eventually, onEveryMaster, readStream, redisTarget, Resources, uniqueNamespace } from '../support/helpers.js';

@@ -300,6 +300,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
         ['--cluster', 'create', ...nodes.map((n) => `${HOST}:${n.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'],
         { timeout: 30_000, env: withoutAuth(process.env) },
         (err, stdout, stderr) => {
+          // biome-ignore lint/suspicious/noControlCharactersInRegex: strips redis-cli's colour codes
           const text = `${stdout}${stderr}`.replace(/\x1b\[[0-9;]*m/g, '').trim();
           // redis-cli reports some failures ("[ERR] ...") and still exits 0.
           if (err || /\[ERR\]/.test(text)) reject(new Error(`redis-cli --cluster create failed${err ? ` (${err.message.split('\n')[0]})` : ''}:\n${text}`));

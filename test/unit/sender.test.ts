@@ -9,7 +9,7 @@ import { bufferedRecord } from '../../src/batch-codec.js';
 import { BufferGate } from '../../src/buffer-gate.js';
 import type { CompensationEntry } from '../../src/compensation/entry.js';
 import { resolveConfig, type ProducerConfig } from '../../src/config.js';
-import { ProducerError, RequestTimeoutError } from '../../src/errors.js';
+import { type ProducerError, RequestTimeoutError } from '../../src/errors.js';
 import { StickyShardChooser } from '../../src/partitioner.js';
 import type { PublishReply, Scripts } from '../../src/scripts.js';
 import { Sender, type SendAck, type ShardSender } from '../../src/sender.js';

@@ -60,7 +60,9 @@ async function runDescribe(ctx: CommandContext): Promise<number> {
   );
   if (client instanceof Cluster) {
     const located = await locateKeys(client, streams);
-    located.forEach(({ slot, master }, i) => Object.assign(rows[i]!, { slot, master: master ? address(master) : 'unassigned' }));
+    located.forEach(({ slot, master }, i) => {
+      Object.assign(rows[i]!, { slot, master: master ? address(master) : 'unassigned' });
+    });
   }
 
   // Parked records, through the library's own compensation API.

@@ -10,7 +10,7 @@
  * `rsp topic balance` command.
  */
 import { Readable, Writable } from 'node:stream';
-import { Cluster, Redis } from 'ioredis';
+import { type Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { balanceTopic, type BalanceProgress } from '../../../src/admin/balance.js';
 import { ClusterNodes, stableTopology } from '../../../src/admin/cluster-nodes.js';
@@ -235,7 +235,7 @@ describe('balanceTopic on a 3-master cluster', () => {
     expect(plan.code).toBe(0);
     expect(plan.stdout).toMatch(/^before: .* max\/min 2\.\d\d× \(best possible 1\.20×\)$/m);
     expect(plan.stdout).toMatch(/^plan: \d+ slots?$/m);
-    expect(plan.stdout).toMatch(/^  slot \d+ \(shard \d+\): \S+:\d+ → \S+:\d+$/m);
+    expect(plan.stdout).toMatch(/^ {2}slot \d+ \(shard \d+\): \S+:\d+ → \S+:\d+$/m);
     expect(plan.stdout).toMatch(/^planned: .* max\/min 1\.20×/m);
     const unchanged = await ClusterNodes.load(admin);
     expect(stableTopology(unchanged.nodes).ownerOf(keySlot(streamKey(namespace, TOPIC, 0)))).toBe(topology.ownerOf(keySlot(streamKey(namespace, TOPIC, 0))));

@@ -343,7 +343,10 @@ describe('faults: Redis Cluster failover', () => {
           const s: Sent = { value: `o${caller}-${i}`, ack: undefined };
           sent.push(s);
           const started = performance.now();
-          s.ack = await producer.send({ topic, key: randomUUID(), value: s.value }).catch((err: unknown) => (failures.push(err), undefined));
+          s.ack = await producer.send({ topic, key: randomUUID(), value: s.value }).catch((err: unknown) => {
+            failures.push(err);
+            return undefined;
+          });
           tookMs.push(performance.now() - started);
         }
       }),

@@ -9,7 +9,7 @@ import { readJournalFile } from '../../../src/compensation/journal.js';
 import { eventually, redisUrl, Resources, uniqueNamespace } from '../../support/helpers.js';
 import { expectNothingLostNothingDuplicated } from '../../support/invariant.js';
 import { FaultProxy } from '../../support/fault-proxy.js';
-import { freePort, startRedisServer, type ServerProcess } from '../../support/redis-server.js';
+import { startRedisServer, type ServerProcess } from '../../support/redis-server.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/park-then-die.ts', import.meta.url));
 

@@ -12,7 +12,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeliveryError, Producer, type ProducerConfig } from '../../../src/index.js';
+import { DeliveryError, type Producer, type ProducerConfig } from '../../../src/index.js';
 import { readStream, Resources, uniqueNamespace } from '../../support/helpers.js';
 import { freePort, startRedisServer, type ServerProcess } from '../../support/redis-server.js';
 import { CLIENT_EXTENSIONS, createPki, SERVER_EXTENSIONS, type Pki } from '../../support/tls-pki.js';
