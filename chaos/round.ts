@@ -66,7 +66,7 @@ function errorSummary(observed: Observed): string {
 function spillSummary(observed: Observed): string {
   const by = new Map<string, number>();
   for (const s of observed.spills) {
-    const k = `${s.to}/${s.persisted}/${s.error.code}`;
+    const k = `${s.parkedIn}/${s.persisted}/${s.error.code}`;
     by.set(k, (by.get(k) ?? 0) + s.ids.length);
   }
   if (by.size === 0) return 'nothing spilled';

@@ -84,7 +84,9 @@ export interface SpillEvent {
   ids: string[];
   /** `not`: surely not in the stream; `possibly`: the reply was lost, replay checks before writing. */
   persisted: 'not' | 'possibly';
-  /** Where they went: the Redis compensation store, or the local journal (Redis unreachable). */
+  /** Where they went: the Redis compensation store, or the local journal (Redis unreachable); as `SpilledAck.parkedIn`. */
+  parkedIn: 'redis' | 'journal';
+  /** @deprecated The same as `parkedIn`, under its first name. */
   to: 'redis' | 'journal';
   /** Why the batch could not be delivered. */
   error: ProducerError;

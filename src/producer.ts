@@ -18,7 +18,7 @@ import { Parker } from './compensation/parker.js';
 import { Replayer, type ReplayRound } from './compensation/replayer.js';
 import { CompensationStore, type CompensationStats, type ListOptions, type PurgeOptions } from './compensation/store.js';
 import type { CompensationEntry } from './compensation/entry.js';
-import { Sender, type EventSink, type SendAck, type SenderTopic, type ShardSender } from './sender.js';
+import { Sender, type EventSink, type SendAck, type SenderTopic, type ShardState } from './sender.js';
 import { TopicRegistry } from './topics.js';
 import { StatsCollector } from './stats/collector.js';
 import { registerCollector } from './stats/registry.js';
@@ -64,7 +64,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
   private readonly client: Redis | Cluster;
   private readonly ownsClient: boolean;
   private readonly gate: BufferGate;
-  private readonly topics: TopicRegistry<ShardSender>;
+  private readonly topics: TopicRegistry<ShardState>;
   private readonly sender: Sender;
   private readonly partition: (key: string | Buffer, shards: number) => number;
   private readonly sticky: StickyShardChooser;
@@ -211,7 +211,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     const promise = new Promise<SendAck>(captureSettlers);
     const waiter = captured!;
     captured = undefined;
-    this.enqueue(record, waiter);
+    this.admit(record, waiter);
     return promise;
   }
 
@@ -231,7 +231,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       const outcome = new SendBatchOutcome(records.length, resolve);
       for (let i = 0; i < records.length; i++) {
         const record = records[i];
-        this.enqueue(record!, new SendBatchSlot(outcome, i, typeof record?.topic === 'string' ? record.topic : undefined));
+        this.admit(record!, new SendBatchSlot(outcome, i, typeof record?.topic === 'string' ? record.topic : undefined));
       }
     });
   }
@@ -318,7 +318,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
    * Validates a record and buffers it for `waiter`, first waiting up to `maxBlockMs` for room if
    * the buffer is full. A record that cannot be accepted rejects the waiter with the reason.
    */
-  private enqueue(record: ProducerRecord, waiter: Waiter<SendAck>): void {
+  private admit(record: ProducerRecord, waiter: Waiter<SendAck>): void {
     try {
       const { topic, shard, encoded, size } = this.accept(record);
       if (this.gate.tryReserve(size)) {

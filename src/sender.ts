@@ -60,7 +60,7 @@ export interface EventSink {
 }
 
 /** One shard's accumulator plus its scheduling state. */
-export class ShardSender {
+export class ShardState {
   readonly acc: ShardAccumulator<SendAck>;
   /** Pending linger timer (setTimeout) or end-of-tick send (setImmediate). */
   timer: NodeJS.Timeout | undefined;
@@ -76,7 +76,7 @@ export class ShardSender {
   readonly stateKey: string;
 
   constructor(
-    readonly topic: TopicState<ShardSender>,
+    readonly topic: TopicState<ShardState>,
     readonly shard: number,
     readonly stream: string,
     sessionId: string,
@@ -120,7 +120,7 @@ export interface SenderDeps {
 }
 
 /** A topic as the sender sees it. */
-export type SenderTopic = TopicState<ShardSender>;
+export type SenderTopic = TopicState<ShardState>;
 
 /**
  * Sends closed batches through one script call each, at most one per shard and `maxInFlight`
@@ -158,7 +158,7 @@ export class Sender {
 
   /** Buffers one record for `shard` of `topic`; its room in the buffer is already reserved. */
   append(topic: SenderTopic, shard: number, record: BufferedRecord, size: number, waiter?: Waiter<SendAck>): void {
-    const state = (topic.shardStates[shard] ??= new ShardSender(topic, shard, topic.streams[shard]!, this.deps.sessionId, this.deps.config, this.deps.now));
+    const state = (topic.shardStates[shard] ??= new ShardState(topic, shard, topic.streams[shard]!, this.deps.sessionId, this.deps.config, this.deps.now));
     if (state.acc.append(record, size, waiter)) this.deps.sticky.batchClosed(topic.name, shard, topic.shards);
     this.schedule(state);
   }
@@ -210,11 +210,11 @@ export class Sender {
     return this.queue.pending + this.queue.size;
   }
 
-  private *shardsOf(): Generator<ShardSender> {
+  private *shardsOf(): Generator<ShardState> {
     for (const topic of this.deps.topics()) for (const state of topic.shardStates) if (state !== undefined) yield state;
   }
 
-  private schedule(state: ShardSender): void {
+  private schedule(state: ShardState): void {
     const acc = state.acc;
     if (acc.scheduled || acc.isEmpty()) return; // a running task picks up what gathers behind it
     const { adaptiveLinger, lingerMs } = this.deps.config;
@@ -235,14 +235,14 @@ export class Sender {
     }
   }
 
-  private enqueue(state: ShardSender): void {
+  private enqueue(state: ShardState): void {
     if (state.acc.scheduled) return;
     state.cancelTimers();
     state.acc.scheduled = true;
     void this.queue.add(() => this.run(state));
   }
 
-  private async run(state: ShardSender): Promise<void> {
+  private async run(state: ShardState): Promise<void> {
     const acc = state.acc;
     const batch = acc.takeNext();
     if (batch !== undefined) {
@@ -278,7 +278,7 @@ export class Sender {
     }
   }
 
-  private async expire(state: ShardSender, batches: Batch<SendAck>[]): Promise<void> {
+  private async expire(state: ShardState, batches: Batch<SendAck>[]): Promise<void> {
     // All given up at once, in order: each takes its place in the shard's parking order now, before
     // the shard's next batch can (see `giveUp`).
     const error = deliveryTimeout('The batch waited for its turn', this.deps.config.deliveryTimeoutMs);
@@ -292,7 +292,7 @@ export class Sender {
     );
   }
 
-  private async deliver(state: ShardSender, batch: Batch<SendAck>): Promise<void> {
+  private async deliver(state: ShardState, batch: Batch<SendAck>): Promise<void> {
     const { config, scripts, events, now } = this.deps;
     const topic = state.topic;
     const deadline = batch.createdAt + config.deliveryTimeoutMs;
@@ -321,7 +321,7 @@ export class Sender {
         }
         const check = topic.ensureChecked(this.readMeta);
         if (check !== undefined) await withDeadline(check, callTimeout(), 'ensure-topic');
-        if (state.unsettled !== undefined) await this.settle(state, state.unsettled, callTimeout());
+        if (state.unsettled !== undefined) await this.settleLostBatch(state, state.unsettled, callTimeout());
         sent = true;
         const calledAt = now();
         const reply = await withDeadline(scripts.publishBatch(state.stream, topic.trim, idem, batch.count, batch.encoded(), this.wait), callTimeout(), 'publish-batch');
@@ -352,7 +352,7 @@ export class Sender {
   }
 
   /** Learns whether an earlier batch whose reply was lost landed; fences it if it did not. */
-  private async settle(state: ShardSender, unsettled: { seq: number; count: number }, timeoutMs: number): Promise<void> {
+  private async settleLostBatch(state: ShardState, unsettled: { seq: number; count: number }, timeoutMs: number): Promise<void> {
     const { scripts, config } = this.deps;
     const landed = await withDeadline(scripts.checkBatch(state.stateKey, unsettled.seq, config.idempotenceStateTtlMs), timeoutMs, 'check-batch');
     state.unsettled = undefined;
@@ -368,7 +368,7 @@ export class Sender {
     }
   }
 
-  private succeed(state: ShardSender, batch: Batch<SendAck>, reply: PublishReply): void {
+  private succeed(state: ShardState, batch: Batch<SendAck>, reply: PublishReply): void {
     // Ids are built only for those who asked: a fire-and-forget batch with no `delivery` listener
     // never turns the script's one-id reply into a thousand strings.
     // A duplicate whose entries were trimmed since answers fewer ids: the first stands for the rest.
@@ -397,7 +397,7 @@ export class Sender {
    * The batch will not be delivered: park its records for replay (compensation on), else fail them.
    * A record refused for its topic's shard count is never parked: replaying it could not succeed.
    */
-  private async giveUp(state: ShardSender, batch: Batch<SendAck>, cause: unknown, code: string, retriable: boolean): Promise<void> {
+  private async giveUp(state: ShardState, batch: Batch<SendAck>, cause: unknown, code: string, retriable: boolean): Promise<void> {
     const persisted: Persisted = batch.possiblyPersisted ? 'possibly' : 'not';
     // Its reply was lost: the shard's next batch first learns whether it landed (and fences it if not).
     if (persisted === 'possibly' && this.deps.config.idempotent) state.unsettled = { seq: batch.seq, count: batch.count };
@@ -448,7 +448,7 @@ export class Sender {
     }
     this.hook(() => this.deps.stats?.spilled(state.topic.name, state.shard, state.stream, entries.length, parkedIn));
     if (this.deps.events.listening('spill')) {
-      this.deps.events.emit('spill', { topic: state.topic.name, shard: state.shard, stream: state.stream, ids: entries.map((e) => e.id), persisted, to: parkedIn, error });
+      this.deps.events.emit('spill', { topic: state.topic.name, shard: state.shard, stream: state.stream, ids: entries.map((e) => e.id), persisted, parkedIn, to: parkedIn, error });
     }
   }
 

@@ -40,7 +40,7 @@ interface WireEntry extends Omit<CompensationEntry, 'fields'> {
 }
 
 /** Encodes an entry as the JSON string stored in the `:data` hash (readable with redis-cli). */
-export function encodeEntry(entry: CompensationEntry): string {
+export function serializeEntry(entry: CompensationEntry): string {
   const wire: WireEntry = {
     v: 1,
     ...entry,
@@ -49,8 +49,8 @@ export function encodeEntry(entry: CompensationEntry): string {
   return JSON.stringify(wire);
 }
 
-/** Decodes what `encodeEntry` wrote; throws on anything else. */
-export function decodeEntry(raw: string | Buffer): CompensationEntry {
+/** Decodes what `serializeEntry` wrote; throws on anything else. */
+export function parseEntry(raw: string | Buffer): CompensationEntry {
   const wire = JSON.parse(raw.toString()) as WireEntry;
   if (wire.v !== 1 || typeof wire.id !== 'string' || !Array.isArray(wire.fields)) {
     throw new Error(`Not a compensation entry (version ${String(wire.v)})`);

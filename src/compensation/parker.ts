@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { withDeadline } from '../connection.js';
 import { ProducerError } from '../errors.js';
 import { compensationTopicsKey } from '../keys.js';
-import { decodeEntry, encodeEntry, type CompensationEntry } from './entry.js';
+import { parseEntry, serializeEntry, type CompensationEntry } from './entry.js';
 import { complete, encodeRecords, Journal, readJournalFile, recover, release, type JournalFsync } from './journal.js';
 import type { CompensationStore } from './store.js';
 
@@ -62,7 +62,7 @@ export class Parker {
     const { requestTimeoutMs, journalFsync, ownerId } = this.deps;
     this.journaling = true;
     this.journalAppends++;
-    const append = (this.journal ??= Journal.open(this.journalDir, ownerId, { fsync: journalFsync })).then((journal) => journal.append(entries.map((e) => Buffer.from(encodeEntry(e)))));
+    const append = (this.journal ??= Journal.open(this.journalDir, ownerId, { fsync: journalFsync })).then((journal) => journal.append(entries.map((e) => Buffer.from(serializeEntry(e)))));
     await withDeadline(append, requestTimeoutMs, 'Appending to the journal');
     return 'journal';
   }
@@ -152,7 +152,7 @@ export class Parker {
 
 function tryDecode(raw: Buffer): CompensationEntry | undefined {
   try {
-    return decodeEntry(raw);
+    return parseEntry(raw);
   } catch {
     return undefined;
   }

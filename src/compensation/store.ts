@@ -4,14 +4,14 @@ import { script, type KeyedScriptCall } from '../scripts.js';
 import { ProducerError } from '../errors.js';
 import { compensationKeys, type CompensationKeys } from '../keys.js';
 import { nameProblem } from '../names.js';
-import { decodeEntry, encodeEntry, type CompensationEntry } from './entry.js';
+import { parseEntry, serializeEntry, type CompensationEntry } from './entry.js';
 
 /**
  * The compensation store: the parking lot for records that could not be delivered. Per topic, all
  * under the one hash tag `{ns:compensation:topic}` (one Cluster slot):
  *
  * - `:zset`  schedule: entry id → when it was parked (ms); replay takes entries in this order
- * - `:data`  hash: entry id → `encodeEntry(entry)` JSON (dead-lettered entries keep theirs)
+ * - `:data`  hash: entry id → `serializeEntry(entry)` JSON (dead-lettered entries keep theirs)
  * - `:dead`  dead-letter zset: entry id → when it was dead-lettered (ms)
  * - `:lease` hash: entry id → `<owner> <lease end ms>` of the replayer holding it
  * - `:hold`  hash: shard → time before which its entries are not replayed (after a failed replay)
@@ -90,7 +90,7 @@ function checkPositiveInteger(name: string, value: number): void {
 /** Decodes an entry, or returns undefined for JSON this version cannot read. */
 function tryDecode(raw: string): CompensationEntry | undefined {
   try {
-    return decodeEntry(raw);
+    return parseEntry(raw);
   } catch {
     return undefined;
   }
@@ -138,7 +138,7 @@ export class CompensationStore {
     const args: string[] = [];
     for (const entry of entries) {
       this.checkEntry(topic, entry);
-      args.push(entry.id, String(this.time('parkedAt', entry.parkedAt)), encodeEntry(entry));
+      args.push(entry.id, String(this.time('parkedAt', entry.parkedAt)), serializeEntry(entry));
     }
     await this.call(this.scripts.park(k, ...args), `Parking ${entries.length} records of "${topic}"`);
   }
@@ -201,7 +201,7 @@ export class CompensationStore {
     const pairs: string[] = [];
     for (const entry of entries) {
       this.checkEntry(topic, entry);
-      pairs.push(entry.id, encodeEntry(entry));
+      pairs.push(entry.id, serializeEntry(entry));
     }
     return pairs;
   }
@@ -332,7 +332,7 @@ export class CompensationStore {
       }
       const entry = tryDecode(raw);
       // An unreadable entry goes back as it is; the replayer will dead-letter it again.
-      pairs.push(id, entry === undefined ? raw : encodeEntry({ ...entry, attempts: 0 }));
+      pairs.push(id, entry === undefined ? raw : serializeEntry({ ...entry, attempts: 0 }));
     });
     // A dead id without data cannot be replayed: drop it so requeueing all terminates.
     if (orphans.length > 0) await this.remove(topic, orphans);

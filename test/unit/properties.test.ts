@@ -8,7 +8,7 @@
 import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type CompensationEntry, decodeEntry as decodeCompensationEntry, encodeEntry } from '../../src/compensation/entry.js';
+import { type CompensationEntry, parseEntry, serializeEntry } from '../../src/compensation/entry.js';
 import { decodeRecords, encodeRecords } from '../../src/compensation/journal.js';
 import { InvalidRecordError } from '../../src/errors.js';
 import {
@@ -274,13 +274,13 @@ describe('compensation entry encoding (src/compensation/entry.ts)', () => {
     parkedAt: fc.maxSafeNat(),
   }, { noNullPrototype: true });
 
-  it('decodeEntry(encodeEntry(e)) is e, from the string and from its UTF-8 bytes, Buffers with any bytes included', () => {
+  it('decodeEntry(serializeEntry(e)) is e, from the string and from its UTF-8 bytes, Buffers with any bytes included', () => {
     fc.assert(
       fc.property(entry, (e) => {
-        const raw = encodeEntry(e);
-        expect(decodeCompensationEntry(raw)).toStrictEqual(e);
+        const raw = serializeEntry(e);
+        expect(parseEntry(raw)).toStrictEqual(e);
         // What Redis hands back is bytes.
-        expect(decodeCompensationEntry(Buffer.from(raw, 'utf8'))).toStrictEqual(e);
+        expect(parseEntry(Buffer.from(raw, 'utf8'))).toStrictEqual(e);
       }),
       runs(500),
     );

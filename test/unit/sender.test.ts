@@ -12,7 +12,7 @@ import { resolveConfig, type ProducerConfig } from '../../src/config.js';
 import { type ProducerError, RequestTimeoutError } from '../../src/errors.js';
 import { StickyShardChooser } from '../../src/partitioner.js';
 import type { PublishReply, Scripts } from '../../src/scripts.js';
-import { Sender, type SendAck, type ShardSender } from '../../src/sender.js';
+import { Sender, type SendAck, type ShardState } from '../../src/sender.js';
 import { TopicRegistry } from '../../src/topics.js';
 
 interface Call {
@@ -64,7 +64,7 @@ function setup(options: ProducerConfig = {}, parkDelayMs = 0) {
   const config = resolveConfig({ lingerMs: 0, deliveryTimeoutMs: 2_000, requestTimeoutMs: 200, retryBackoffMs: 10, retryBackoffMaxMs: 10, defaultShards: 2, ...options });
   const scripts = new FakeScripts();
   const client = new FakeClient();
-  const topics = new TopicRegistry<ShardSender>(config);
+  const topics = new TopicRegistry<ShardState>(config);
   const parked: CompensationEntry[][] = [];
   const errors: ProducerError[] = [];
   const sender = new Sender({

@@ -106,7 +106,7 @@ async function runProduce(ctx: CommandContext): Promise<number> {
   producer.on('delivery', (e) => (counts.delivered += e.ids.length));
   producer.on('spill', (e) => {
     counts.spilled += e.ids.length;
-    if (e.to === 'journal') counts.spilledToJournal += e.ids.length;
+    if (e.parkedIn === 'journal') counts.spilledToJournal += e.ids.length;
   });
   producer.on('error', (err) => {
     if (err instanceof DeliveryError && err.batch && err.code !== 'ERR_PARK_FAILED') counts.failed += err.batch.records;

@@ -134,7 +134,7 @@ describe('faults: process lifetime', () => {
     const spilledAcks = acks.filter((ack) => ack.status === 'spilled');
     // Redis is down: nothing can have been delivered after the stop.
     expect(spilledAcks).toHaveLength(awaited.length);
-    expect(spills.every((s) => s.to === 'journal')).toBe(true);
+    expect(spills.every((s) => s.parkedIn === 'journal')).toBe(true);
     expect(spills.reduce((n, s) => n + s.ids.length, 0)).toBe(produced.length + awaited.length);
     expect(errors).not.toContain('ERR_PARK_FAILED');
     sent.push(...awaited.map((value, i) => ({ value, ack: acks[i] })));

@@ -194,7 +194,7 @@ describe('faults: the redis-server process', () => {
     for (const ack of spilledA) expect({ persisted: ack.persisted, code: ack.error.code }).toEqual({ persisted: 'possibly', code: 'ERR_REQUEST_TIMEOUT' });
     // Wave B waited for wave A's batch to be settled first: its script was never sent.
     for (const ack of spilledB) expect(ack.persisted).toBe('not');
-    expect(spills.every((e) => e.to === 'journal')).toBe(true);
+    expect(spills.every((e) => e.parkedIn === 'journal')).toBe(true);
 
     s.process.kill('SIGCONT');
     const admin = res.admin(url);
