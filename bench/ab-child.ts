@@ -1,7 +1,7 @@
 /**
  * The measuring half of `bench/ab.ts`: loads two compiled builds of the producer into this one
  * process and runs the same workload through each in alternating rounds (A B, B A, A B, …), so a
- * slow phase of the machine hits both alike. Prints one JSON line (`AbResult`) on stdout.
+ * slow stretch of the machine hits both alike. Prints one JSON line (`AbResult`) on stdout.
  * Run by `ab.ts` with plain `node --expose-gc`, never under tsx (docs/decisions.md).
  */
 import type { Producer } from '../src/index.js';

@@ -1,6 +1,6 @@
 /**
  * Server cost of the batch script, variant by variant: what each change to `lua/publish-batch.lua`
- * gave (issue 5: "server CPU per record … report what you tried and what each change gave").
+ * gave, in server CPU per record.
  * Run with `npx tsx bench/script-cpu.ts [--records N] [--reps N]`.
  *
  *   --records N   records per case (default 200000)

@@ -59,6 +59,15 @@ export function parseEntry(raw: string | Buffer): CompensationEntry {
   return { ...rest, fields: fields.map((f) => (typeof f === 'string' ? f : Buffer.from(f.b64, 'base64'))) };
 }
 
+/** `parseEntry`, or undefined for what this version cannot read (a newer version wrote it, or it is damaged). */
+export function tryParseEntry(raw: string | Buffer): CompensationEntry | undefined {
+  try {
+    return parseEntry(raw);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The entry id of record `index` of batch `seq` on `shard`: `<sessionId>:<shard>:<seq>:<index>`,
  * numbers zero-padded so that ids of one session sort in sending order (the store breaks ties of

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { withDeadline } from '../connection.js';
 import { ProducerError } from '../errors.js';
 import { compensationTopicsKey } from '../keys.js';
-import { parseEntry, serializeEntry, type CompensationEntry } from './entry.js';
+import { serializeEntry, tryParseEntry, type CompensationEntry } from './entry.js';
 import { complete, encodeRecords, Journal, readJournalFile, recover, release, type JournalFsync } from './journal.js';
 import type { CompensationStore } from './store.js';
 
@@ -84,7 +84,7 @@ export class Parker {
         const byTopic = new Map<string, CompensationEntry[]>();
         const setAside: Buffer[] = [];
         for (const raw of claimed.records) {
-          const entry = tryDecode(raw);
+          const entry = tryParseEntry(raw);
           if (entry === undefined) {
             setAside.push(raw);
             continue;
@@ -150,10 +150,3 @@ export class Parker {
   }
 }
 
-function tryDecode(raw: Buffer): CompensationEntry | undefined {
-  try {
-    return parseEntry(raw);
-  } catch {
-    return undefined;
-  }
-}

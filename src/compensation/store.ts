@@ -4,7 +4,7 @@ import { script, type KeyedScriptCall } from '../scripts.js';
 import { ProducerError } from '../errors.js';
 import { compensationKeys, type CompensationKeys } from '../keys.js';
 import { nameProblem } from '../names.js';
-import { parseEntry, serializeEntry, type CompensationEntry } from './entry.js';
+import { serializeEntry, tryParseEntry, type CompensationEntry } from './entry.js';
 
 /**
  * The compensation store: the parking lot for records that could not be delivered. Per topic, all
@@ -87,15 +87,6 @@ function checkPositiveInteger(name: string, value: number): void {
   }
 }
 
-/** Decodes an entry, or returns undefined for JSON this version cannot read. */
-function tryDecode(raw: string): CompensationEntry | undefined {
-  try {
-    return parseEntry(raw);
-  } catch {
-    return undefined;
-  }
-}
-
 export class CompensationStore {
   private readonly client: Redis | Cluster;
   private readonly namespace: string;
@@ -160,7 +151,7 @@ export class CompensationStore {
     for (let i = 0; i + 1 < reply.length; i += 2) {
       const id = reply[i] as string;
       const raw = reply[i + 1] as string;
-      const entry = tryDecode(raw);
+      const entry = tryParseEntry(raw);
       if (entry === undefined) unreadable.push(id, raw);
       else entries.push(entry);
     }
@@ -330,7 +321,7 @@ export class CompensationStore {
         orphans.push(id);
         return;
       }
-      const entry = tryDecode(raw);
+      const entry = tryParseEntry(raw);
       // An unreadable entry goes back as it is; the replayer will dead-letter it again.
       pairs.push(id, entry === undefined ? raw : serializeEntry({ ...entry, attempts: 0 }));
     });
@@ -348,7 +339,7 @@ export class CompensationStore {
     const raws = await this.call(this.client.hmget(k.data, ...ids), `Reading compensation entries of "${topic}"`);
     const entries: CompensationEntry[] = [];
     for (const raw of raws) {
-      const entry = raw === null ? undefined : tryDecode(raw);
+      const entry = raw === null ? undefined : tryParseEntry(raw);
       if (entry !== undefined) entries.push(entry);
     }
     return entries;
