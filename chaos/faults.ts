@@ -225,14 +225,25 @@ async function clusterFault(env: ClusterEnv, fault: Fault, ctx: FaultContext): P
   }
 }
 
-/** Finishes slot moves a fault left half done (running the same move again resumes it). */
+/**
+ * Finishes slot moves a fault left half done: running the same move again resumes it, unless the
+ * target already owns the slot (only the last SETSLOT NODE calls were cut), then those are repeated.
+ */
 export async function finishMigrations(env: ClusterEnv, ctx: FaultContext): Promise<void> {
   if (ctx.openMigrations.length === 0) return;
   const admin = env.admin();
   try {
     const nodes = await ClusterNodes.load(admin);
     try {
-      for (const t of ctx.openMigrations.splice(0)) await migrateSlot(nodes, t);
+      for (const t of ctx.openMigrations.splice(0)) {
+        const owner = nodes.nodes.find((n) => n.role === 'master' && n.slots.some(([a, b]) => a <= t.slot && t.slot <= b));
+        if (owner?.id !== t.to) {
+          await migrateSlot(nodes, t);
+          continue;
+        }
+        const masters = nodes.nodes.filter((n) => n.role === 'master' && !n.flags.includes('fail'));
+        await Promise.allSettled(masters.map((n) => nodes.call(n, 'CLUSTER', 'SETSLOT', t.slot, 'NODE', t.to)));
+      }
     } finally {
       nodes.close();
     }

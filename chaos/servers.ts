@@ -138,7 +138,15 @@ export class ClusterEnv {
   /** Every node running again (a killed master comes back as a replica) and the cluster ok. */
   async heal(timeoutMs = 30_000): Promise<void> {
     for (const n of this.handle.nodes) {
-      if (n.process.exitCode !== null || n.process.signalCode !== null) await n.restart();
+      // A restart can fail for reasons of the machine (a port still held): try again a few times.
+      for (let attempt = 1; !this.isAlive(n.port); attempt++) {
+        try {
+          await n.restart();
+        } catch (err) {
+          if (attempt >= 3) throw err;
+          await sleep(500);
+        }
+      }
     }
     await this.handle.waitUntilOk(timeoutMs);
   }
