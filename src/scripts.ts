@@ -139,6 +139,10 @@ export function loadScripts(client: Redis | Cluster): Scripts {
   // enough replicas online is asked (INFO replication, instead of WAIT): while it has too few, its
   // batches fail fast and retriably; once it has enough, WAIT follows on the same connection.
   const replicasOk = new Set<string>();
+  // Nodes whose WAIT fell short recently: their batches fail fast until then, without INFO or WAIT,
+  // so a replica that says "online" but does not acknowledge (still syncing) cannot make every
+  // batch block the connection again.
+  const shortUntil = new Map<string, number>();
   const nodeOf = (stream: string): string => ('slots' in client ? (client.slots[keySlot(stream)]?.[0] ?? '') : '');
   type Pipeline = Record<string, (...a: unknown[]) => unknown> & { call(...a: unknown[]): unknown; get(key: string): unknown; exec(): Promise<[Error | null, unknown][] | null> };
   const run = async (build: (p: Pipeline) => void): Promise<[[Error | null, unknown], [Error | null, unknown]]> => {
@@ -148,6 +152,7 @@ export function loadScripts(client: Redis | Cluster): Scripts {
     if (replies === null || replies.length !== 2) throw new DeliveryError('publish-batch with WAIT got no reply', 'ERR_BAD_REPLY', { retriable: true, persisted: 'possibly', cause: undefined });
     return replies as [[Error | null, unknown], [Error | null, unknown]];
   };
+  const badPipelineReply = () => new DeliveryError('publish-batch with WAIT got replies of the wrong shape', 'ERR_BAD_REPLY', { retriable: true, persisted: 'possibly', cause: undefined });
   const notEnough = (reason: string, cause?: Error) => new DeliveryError(reason, 'ERR_NOT_ENOUGH_REPLICAS', { retriable: true, persisted: 'possibly', cause });
   return {
     publishBatch: async (stream, trim, idem, recordCount, encoded, wait) => {
@@ -155,6 +160,11 @@ export function loadScripts(client: Redis | Cluster): Scripts {
       if (wait === undefined) return parse(await publish(...args), recordCount);
       const node = nodeOf(stream);
       const known = replicasOk.has(node);
+      const quietUntil = shortUntil.get(node);
+      if (!known && quietUntil !== undefined && Date.now() < quietUntil) {
+        // Nothing is sent: the batch is not written by this attempt.
+        throw new DeliveryError('too few replicas acknowledged the last batch on this node; trying again shortly', 'ERR_NOT_ENOUGH_REPLICAS', { retriable: true, persisted: 'not', cause: undefined });
+      }
       // One pipeline, so WAIT (or INFO) runs on the connection (and, on a cluster, the node) that ran the script.
       const [[scriptError, reply], [followError, follow]] = await run((p) => {
         p[publishName]!(...args);
@@ -170,7 +180,9 @@ export function loadScripts(client: Redis | Cluster): Scripts {
       let acked = follow;
       let waitError = followError;
       if (!known) {
-        const online = followError ? undefined : onlineReplicas(String(follow));
+        // A reply that is not INFO's text means the pipeline's replies are not what was sent.
+        if (!followError && (typeof follow !== 'string' || !follow.includes('role:'))) throw badPipelineReply();
+        const online = followError ? undefined : onlineReplicas(follow as string);
         if (online === undefined || online < wait.replicas) throw notEnough(`${online ?? 'an unknown number of'} replica(s) online, ${wait.replicas} needed`, followError ?? undefined);
         replicasOk.add(node);
         // Enough replicas: WAIT now, on the same connection (a keyed read routes it to the same node).
@@ -179,10 +191,12 @@ export function loadScripts(client: Redis | Cluster): Scripts {
           p.call('WAIT', wait.replicas, wait.timeoutMs);
         });
       }
+      if (!waitError && typeof acked !== 'number') throw badPipelineReply();
       if (waitError || (acked as number) < wait.replicas) {
         // The script ran: the batch is on the master, not (yet) on enough replicas, and a
-        // failover now could lose it. Retrying is safe (idempotent) and asks again.
+        // failover now could lose it. Retrying is safe (idempotent) and asks again, later.
         replicasOk.delete(node);
+        shortUntil.set(node, Date.now() + wait.timeoutMs);
         const reason = waitError ? `WAIT failed: ${waitError.message}` : `WAIT reached ${String(acked)} of ${wait.replicas} replica(s) within ${wait.timeoutMs} ms`;
         throw notEnough(reason, waitError ?? undefined);
       }

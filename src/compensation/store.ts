@@ -224,6 +224,10 @@ export class CompensationStore {
       if (err) throw err;
       return value;
     });
+    // ioredis's Cluster pipeline re-sends after some redirections; never report replies of the wrong shape.
+    if (values.length !== 4 || !values.slice(0, 3).every((v) => typeof v === 'number') || !Array.isArray(values[3])) {
+      throw new ProducerError(`Reading compensation stats of "${topic}" got replies of the wrong shape`, 'ERR_BAD_REPLY', { retriable: true });
+    }
     const oldest = values[3] as string[];
     const pending = values[0] as number;
     return {
