@@ -127,6 +127,14 @@ async function standaloneFault(env: StandaloneEnv, run: FaultRun, ctx: FaultCont
 
 /** Live replicas whose replication link to a live master is up, with that master's port. */
 async function healthyReplicas(env: ClusterEnv): Promise<{ port: number; master: number }[]> {
+  const found = await replicasNow(env);
+  // A client-kill running at the same time may have cut our own INFO calls: ask once more.
+  if (found.length > 0) return found;
+  await sleep(500);
+  return replicasNow(env);
+}
+
+async function replicasNow(env: ClusterEnv): Promise<{ port: number; master: number }[]> {
   const out: { port: number; master: number }[] = [];
   for (const n of env.handle.nodes) {
     if (!env.isAlive(n.port)) continue;

@@ -2,7 +2,6 @@
  * One round: a producer with compensation on and short timeouts, the workload, the schedule's faults,
  * then heal, stop, flush, replay until nothing is parked, close, and check from outside.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,7 +75,8 @@ function spillSummary(observed: Observed): string {
 }
 
 export async function runRound(env: Env, schedule: Schedule): Promise<RoundResult> {
-  const namespace = `chaos${schedule.seed}r${schedule.round}x${randomBytes(3).toString('hex')}`;
+  // Derived from the schedule, so a rerun puts the shards in the same cluster slots.
+  const namespace = `chaos${schedule.seed}r${schedule.round}${schedule.target === 'cluster' ? 'c' : 's'}`;
   const topic = 'chaos';
   const journalDir = mkdtempSync(join(tmpdir(), 'rsp-chaos-journal-'));
   const redis = env.kind === 'standalone' ? (await env.newProxy()).url : { cluster: env.startupNodes };
