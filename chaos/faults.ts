@@ -5,9 +5,9 @@
  * which shard) are picked from the live topology with the fault's seeded `pick`.
  */
 import { ClusterNodes, keySlot, migrateSlot } from '../src/admin/index.js';
-import { parseInfo } from '../test/support/redis-cluster.js';
+import { nodeCommand, parseInfo } from '../test/support/redis-cluster.js';
 import { EXCLUSIVE, faultLabel, type Fault, type Schedule } from './schedule.js';
-import { type ClusterEnv, nodeCommand, sleep, type Env, type StandaloneEnv } from './servers.js';
+import { type ClusterEnv, sleep, type Env, type StandaloneEnv } from './servers.js';
 
 /** A kill that can lose acknowledged writes by design (AOF everysec, async replication). */
 export interface KillMark {

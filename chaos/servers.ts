@@ -9,23 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import { FaultProxy } from '../test/support/fault-proxy.js';
-import { startRedisCluster, type RedisClusterHandle } from '../test/support/redis-cluster.js';
+import { nodeCommand, startRedisCluster, type RedisClusterHandle } from '../test/support/redis-cluster.js';
 import { freePort, startRedisServer, waitForPong, type ServerProcess } from '../test/support/redis-server.js';
 
 export const HOST = '127.0.0.1';
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** One command over a short-lived connection that never retries (the server may be down or paused). */
-export async function nodeCommand(port: number, command: string, ...args: (string | number)[]): Promise<unknown> {
-  const client = new Redis({ host: HOST, port, lazyConnect: true, connectTimeout: 1_000, commandTimeout: 2_000, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return await client.call(command, ...args);
-  } finally {
-    client.disconnect();
-  }
-}
 
 const running = (s: ServerProcess | undefined) => s !== undefined && s.process.exitCode === null && s.process.signalCode === null;
 

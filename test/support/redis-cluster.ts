@@ -62,8 +62,8 @@ const isRunning = (child: ChildProcess): boolean => child.exitCode === null && c
 const exitOf = (child: ChildProcess): Promise<void> =>
   isRunning(child) ? new Promise((resolve) => child.once('exit', () => resolve())) : Promise.resolve();
 
-/** Runs one command on one node over a short-lived connection that never retries. */
-async function nodeCommand(port: number, command: string, ...args: (string | number)[]): Promise<unknown> {
+/** Runs one command on one node over a short-lived connection that never retries (the node may be down or paused). */
+export async function nodeCommand(port: number, command: string, ...args: (string | number)[]): Promise<unknown> {
   const client = new Redis({
     host: HOST,
     port,
