@@ -37,6 +37,12 @@ if (target !== 'standalone' && target !== 'cluster' && target !== 'both') {
   process.exit(2);
 }
 
+// A run that ends without its summary (the event loop ran dry, or process.exit elsewhere) says so.
+let finished = false;
+process.on('exit', (code) => {
+  if (!finished) console.error(`chaos: the process exited (code ${code}) before the run finished`);
+});
+
 const result = await runSuite({
   seed: int('seed', values.seed),
   start: int('start', values.start),
@@ -44,4 +50,5 @@ const result = await runSuite({
   target,
   quick: values.quick,
 });
+finished = true;
 process.exit(result.failed.length > 0 ? 1 : 0);
