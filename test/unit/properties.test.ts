@@ -1,7 +1,7 @@
 /**
  * Hostile input: property-based tests with fast-check. No Redis.
  *
- * Every property runs with a fixed seed, so a run is reproducible; fast-check prints the seed, the
+ * Every property runs with a fixed seed, so a run is reproducible; fast-check prints its seed, the
  * shrink path and the smallest counterexample when a property fails. Replay a failure with
  * `FC_SEED=<seed> npx vitest run test/unit/properties.test.ts`, or try other inputs with another seed.
  */
