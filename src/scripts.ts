@@ -92,6 +92,11 @@ export interface WaitArgs {
   timeoutMs: number;
 }
 
+/** The `WAIT` of every batch under `config` (undefined for `acks: 'leader'`): half a request deadline. */
+export function waitArgs(config: { acks: 'leader' | 'all'; ackReplicas: number; requestTimeoutMs: number }): WaitArgs | undefined {
+  return config.acks === 'all' ? { replicas: config.ackReplicas, timeoutMs: Math.max(1, Math.floor(config.requestTimeoutMs / 2)) } : undefined;
+}
+
 export type { PublishReply } from './batch-codec.js';
 
 export interface Scripts {
@@ -187,7 +192,7 @@ export function loadScripts(client: Redis | Cluster): Scripts {
         replicasOk.add(node);
         // Enough replicas: WAIT now, on the same connection (a keyed read routes it to the same node).
         [, [waitError, acked]] = await run((p) => {
-          p.get(publishBatchArgs(stream, trim, idem, recordCount, [])[1] as string);
+          p.get(idem?.stateKey ?? unusedStateKey(stream));
           p.call('WAIT', wait.replicas, wait.timeoutMs);
         });
       }

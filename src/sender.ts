@@ -12,7 +12,7 @@ import type { StickyShardChooser } from './partitioner.js';
 import { producerStateKey } from './keys.js';
 import { classifyRedisError } from './redis-errors.js';
 import type { BufferedRecord } from './batch-codec.js';
-import type { PublishReply, Scripts, WaitArgs } from './scripts.js';
+import { waitArgs, type PublishReply, type Scripts, type WaitArgs } from './scripts.js';
 import type { TopicState } from './topics.js';
 import type { SenderStatsHooks } from './stats/collector.js';
 
@@ -147,7 +147,7 @@ export class Sender {
 
   constructor(private readonly deps: SenderDeps) {
     this.queue = new PQueue({ concurrency: deps.config.maxInFlight });
-    this.wait = deps.config.acks === 'all' ? { replicas: deps.config.ackReplicas, timeoutMs: Math.max(1, Math.floor(deps.config.requestTimeoutMs / 2)) } : undefined;
+    this.wait = waitArgs(deps.config);
     const { scripts, config } = deps;
     // Shared by every batch of the topic until it settles: its own deadline, so a call ioredis never
     // settles cannot keep the topic unchecked for good.

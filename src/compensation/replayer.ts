@@ -5,7 +5,7 @@ import { withDeadline } from '../connection.js';
 import { ProducerError } from '../errors.js';
 import { producerStateKey, streamKey } from '../keys.js';
 import { classifyRedisError } from '../redis-errors.js';
-import type { Scripts, TrimArgs, WaitArgs } from '../scripts.js';
+import { waitArgs, type Scripts, type TrimArgs, type WaitArgs } from '../scripts.js';
 import type { EventSink } from '../sender.js';
 import type { ReplayStatsHooks } from '../stats/collector.js';
 import type { CompensationEntry } from './entry.js';
@@ -73,8 +73,7 @@ export class Replayer {
 
   constructor(private readonly deps: ReplayerDeps) {
     this.replayId = `${deps.sessionId}.replay`;
-    const { config } = deps;
-    this.wait = config.acks === 'all' ? { replicas: config.ackReplicas, timeoutMs: Math.max(1, Math.floor(config.requestTimeoutMs / 2)) } : undefined;
+    this.wait = waitArgs(deps.config);
   }
 
   start(): void {
