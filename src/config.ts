@@ -129,7 +129,7 @@ export const producerConfigSchema = z.strictObject({
     .describe("Upper bound from accepting a record to its outcome, retries included; a record still undelivered then is parked. Also `close()`'s default wait."),
   requestTimeoutMs: int(1, 600_000)
     .default(5_000)
-    .describe('Deadline of every Redis call the producer makes; a call without an answer by then counts as failed, its reply lost. At most `deliveryTimeoutMs`.'),
+    .describe('Deadline of every Redis call the producer makes; a call without an answer by then counts as failed, its reply lost, and a connection the producer created is replaced once its oldest call waited this long. At most `deliveryTimeoutMs`.'),
   retryBackoffMs: int(0, 60_000)
     .default(100)
     .describe('First retry delay after a retriable failure; doubles per attempt, ±20% jitter.'),

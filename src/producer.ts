@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
-import type { Cluster, Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import type { Waiter } from './accumulator.js';
 import { BufferGate, RECORD_OVERHEAD_BYTES } from './buffer-gate.js';
 import { resolveConfig, type ProducerConfig, type ResolvedConfig } from './config.js';
@@ -11,6 +11,7 @@ import { keyPartitioner, StickyShardChooser } from './partitioner.js';
 import { encodeRecord, type EncodedRecord, type ProducerRecord } from './record.js';
 import { classifyRedisError } from './redis-errors.js';
 import { loadScripts } from './scripts.js';
+import { StalledConnectionWatch } from './stalled-connections.js';
 import { entryId } from './compensation/entry.js';
 import { trimFor } from './topics.js';
 import { topicMetaKey } from './keys.js';
@@ -84,6 +85,10 @@ export class Producer extends EventEmitter<ProducerEvents> {
    */
   readonly sessionId: string;
   private connects = 0;
+  /** Replaces a connection of an owned client that stopped answering (stalled-connections.ts). */
+  private readonly stalled: StalledConnectionWatch | undefined;
+  /** Why the standalone connection is about to close, when the producer closes it. */
+  private closeReason: string | undefined;
 
   /**
    * Validates `options` (docs/configuration.md) and prepares the connection; nothing is sent yet.
@@ -107,7 +112,15 @@ export class Producer extends EventEmitter<ProducerEvents> {
     this.producerId = this.config.producerId ?? randomUUID().replace(/-/g, '').slice(0, 16);
     this.sessionId = `${this.producerId}-${randomBytes(4).toString('hex')}`;
     const config = this.config;
-    const scripts = loadScripts(client);
+    this.stalled = owned
+      ? new StalledConnectionWatch(client, this.config.requestTimeoutMs, (connection, why) => {
+          const reason = `${why} on the connection to ${connection}: connection replaced`;
+          // A standalone client reports its own close; a cluster node's connection does not.
+          if (client instanceof Cluster) this.emitSafely('disconnect', { reason });
+          else this.closeReason = reason;
+        })
+      : undefined;
+    const scripts = loadScripts(client, (stream) => this.stalled?.replaceFor(stream, 'replies of the wrong shape'));
     const stats = new StatsCollector({
       producerId: this.producerId,
       bufferMaxBytes: config.bufferMaxBytes,
@@ -376,10 +389,14 @@ export class Producer extends EventEmitter<ProducerEvents> {
     }
   }
 
-  /** Relays the client's connection events; returns a function that stops relaying. */
+  /**
+   * Relays the client's connection events and, for a client the producer owns, replaces a
+   * connection that stopped answering; returns a function that stops both.
+   */
   private watchClient(): () => void {
     const client = this.client;
     let up = false;
+
     const onReady = () => {
       up = true;
       this.emitSafely('connect', { count: ++this.connects });
@@ -387,7 +404,8 @@ export class Producer extends EventEmitter<ProducerEvents> {
     const onClose = () => {
       if (!up) return;
       up = false;
-      this.emitSafely('disconnect', { reason: 'connection closed' });
+      this.emitSafely('disconnect', { reason: this.closeReason ?? 'connection closed' });
+      this.closeReason = undefined;
     };
     const onError = (err: Error) => {
       hideCredentials(err);
@@ -399,6 +417,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     client.on('close', onClose);
     client.on('error', onError);
     return () => {
+      this.stalled?.stop();
       client.off('ready', onReady);
       client.off('close', onClose);
       client.off('error', onError);

@@ -125,15 +125,20 @@ export function publishBatchArgs(stream: string, trim: TrimArgs, idem: Idempoten
     : [stream, idem.stateKey, trim[0], trim[1], trim[2], '1', idem.seq, idem.stateTtlMs, recordCount, records];
 }
 
-export function loadScripts(client: Redis | Cluster): Scripts {
+/**
+ * The scripts on `client`. `onBadReply(stream)` hears of replies of the wrong shape on the
+ * connection that serves `stream`: they mean its replies no longer line up with its calls.
+ */
+export function loadScripts(client: Redis | Cluster, onBadReply: (stream: string) => void = () => {}): Scripts {
   const publishName = commandName(client, 'publish-batch');
   const publish = registerScript(client, 'publish-batch');
   const check = script(client, 'check-batch');
   const ensure = script(client, 'ensure-topic');
-  const parse = (reply: unknown, recordCount: number): PublishReply => {
+  const parse = (stream: string, reply: unknown, recordCount: number): PublishReply => {
     try {
       return decodeReply(reply, recordCount);
     } catch (err) {
+      onBadReply(stream);
       // The script ran and answered: whatever it wrote may be in the stream.
       throw new DeliveryError((err as Error).message, 'ERR_BAD_REPLY', { retriable: false, persisted: 'possibly', cause: err });
     }
@@ -157,12 +162,15 @@ export function loadScripts(client: Redis | Cluster): Scripts {
     if (replies === null || replies.length !== 2) throw new DeliveryError('publish-batch with WAIT got no reply', 'ERR_BAD_REPLY', { retriable: true, persisted: 'possibly', cause: undefined });
     return replies as [[Error | null, unknown], [Error | null, unknown]];
   };
-  const badPipelineReply = () => new DeliveryError('publish-batch with WAIT got replies of the wrong shape', 'ERR_BAD_REPLY', { retriable: true, persisted: 'possibly', cause: undefined });
+  const badPipelineReply = (stream: string) => {
+    onBadReply(stream);
+    return new DeliveryError('publish-batch with WAIT got replies of the wrong shape', 'ERR_BAD_REPLY', { retriable: true, persisted: 'possibly', cause: undefined });
+  };
   const notEnough = (reason: string, cause?: Error) => new DeliveryError(reason, 'ERR_NOT_ENOUGH_REPLICAS', { retriable: true, persisted: 'possibly', cause });
   return {
     publishBatch: async (stream, trim, idem, recordCount, encoded, wait) => {
       const args = publishBatchArgs(stream, trim, idem, recordCount, encoded);
-      if (wait === undefined) return parse(await publish(...args), recordCount);
+      if (wait === undefined) return parse(stream, await publish(...args), recordCount);
       const node = nodeOf(stream);
       const known = replicasOk.has(node);
       const quietUntil = shortUntil.get(node);
@@ -186,7 +194,7 @@ export function loadScripts(client: Redis | Cluster): Scripts {
       let waitError = followError;
       if (!known) {
         // A reply that is not INFO's text means the pipeline's replies are not what was sent.
-        if (!followError && (typeof follow !== 'string' || !follow.includes('role:'))) throw badPipelineReply();
+        if (!followError && (typeof follow !== 'string' || !follow.includes('role:'))) throw badPipelineReply(stream);
         const online = followError ? undefined : onlineReplicas(follow as string);
         if (online === undefined || online < wait.replicas) throw notEnough(`${online ?? 'an unknown number of'} replica(s) online, ${wait.replicas} needed`, followError ?? undefined);
         replicasOk.add(node);
@@ -196,7 +204,7 @@ export function loadScripts(client: Redis | Cluster): Scripts {
           p.call('WAIT', wait.replicas, wait.timeoutMs);
         });
       }
-      if (!waitError && typeof acked !== 'number') throw badPipelineReply();
+      if (!waitError && typeof acked !== 'number') throw badPipelineReply(stream);
       if (waitError || (acked as number) < wait.replicas) {
         // The script ran: the batch is on the master, not (yet) on enough replicas, and a
         // failover now could lose it. Retrying is safe (idempotent) and asks again, later.
@@ -205,7 +213,7 @@ export function loadScripts(client: Redis | Cluster): Scripts {
         const reason = waitError ? `WAIT failed: ${waitError.message}` : `WAIT reached ${String(acked)} of ${wait.replicas} replica(s) within ${wait.timeoutMs} ms`;
         throw notEnough(reason, waitError ?? undefined);
       }
-      return parse(reply, recordCount);
+      return parse(stream, reply, recordCount);
     },
     checkBatch: async (stateKey, seq, stateTtlMs) => (await check({ state: stateKey, landed: landedKey(stateKey) }, seq, stateTtlMs)) === 1,
     ensureTopic: (metaKey, shards) => ensure({ meta: metaKey }, shards) as Promise<number>,

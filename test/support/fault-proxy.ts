@@ -25,6 +25,8 @@ interface Flow {
 interface Pair {
   client: Socket;
   server: Socket;
+  /** Half-open: this pair forwards nothing ever again (see stallOpen). */
+  stalled: boolean;
   up: Flow; // client → server
   down: Flow; // server → client
   /** Set by loseNextReply once the matching command was written to Redis: drop the next reply, then cut. */
@@ -93,6 +95,14 @@ export class FaultProxy {
     this.mode = 'blackhole';
   }
 
+  /**
+   * Half-open connections: the connections open now forward nothing more, either way, and are never
+   * closed (as when a NAT or a firewall drops their state without a reset); new connections pass.
+   */
+  stallOpen(): void {
+    for (const p of this.pairs) p.stalled = true;
+  }
+
   /** Destroys every current connection now (both sockets of each pair). The mode is kept. */
   cutAll(): void {
     for (const p of this.pairs) this.destroyPair(p);
@@ -133,7 +143,7 @@ export class FaultProxy {
       return;
     }
     const server = this.connectTarget();
-    const pair: Pair = { client, server, up: flow(client, server), down: flow(server, client), onLostReply: undefined };
+    const pair: Pair = { client, server, stalled: false, up: flow(client, server), down: flow(server, client), onLostReply: undefined };
     this.pairs.add(pair);
     client.setNoDelay(true);
     for (const [socket, f] of [[client, pair.up], [server, pair.down]] as const) {
@@ -171,7 +181,7 @@ export class FaultProxy {
 
   /** Writes every chunk that is due, in order; re-arms a timer for the next one. */
   private pump(pair: Pair, f: Flow): void {
-    if (this.mode === 'blackhole' || f.waitingForDrain || f.timer) return;
+    if (this.mode === 'blackhole' || pair.stalled || f.waitingForDrain || f.timer) return;
     if (f.to.destroyed) {
       f.queue = [];
       f.queuedBytes = 0;

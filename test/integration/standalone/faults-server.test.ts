@@ -182,7 +182,8 @@ describe('faults: the redis-server process', () => {
     const b = sendAll(producer, topic, Array.from({ length: 100 }, (_, i) => `b${i}`), failures);
     await Promise.all([a.done, b.done]); // every send has its outcome while Redis is still paused
     const pausedFor = performance.now() - pausedAt;
-    expect(pausedFor).toBeGreaterThan(800);
+    // A batch gives up once its next retry would pass its deadline (up to retryBackoffMaxMs early).
+    expect(pausedFor).toBeGreaterThan(800 - 100);
     expect(failures).toEqual([]);
     const spilledA = spilled(a.sent.map((x) => x.ack));
     const spilledB = spilled(b.sent.map((x) => x.ack));
@@ -190,8 +191,12 @@ describe('faults: the redis-server process', () => {
     expect(spilledB).toHaveLength(b.sent.length);
     // Redis does not answer, so the compensation store cannot take them: the journal does.
     for (const ack of [...spilledA, ...spilledB]) expect(ack.parkedIn).toBe('journal');
-    // Wave A's script call was sent, its reply never came: possibly persisted.
-    for (const ack of spilledA) expect({ persisted: ack.persisted, code: ack.error.code }).toEqual({ persisted: 'possibly', code: 'ERR_REQUEST_TIMEOUT' });
+    // Wave A's script call was sent, its reply never came: possibly persisted. (Its connection was
+    // replaced after requestTimeoutMs; later attempts found the new one not yet ready.)
+    for (const ack of spilledA) {
+      expect(ack.persisted).toBe('possibly');
+      expect(['ERR_REQUEST_TIMEOUT', 'ERR_CONNECTION']).toContain(ack.error.code);
+    }
     // Wave B waited for wave A's batch to be settled first: its script was never sent.
     for (const ack of spilledB) expect(ack.persisted).toBe('not');
     expect(spills.every((e) => e.parkedIn === 'journal')).toBe(true);

@@ -1,0 +1,39 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SendAck } from '../../../src/index.js';
+import { FaultProxy } from '../../support/fault-proxy.js';
+import { Resources, redisUrl, uniqueNamespace } from '../../support/helpers.js';
+import { expectNothingLostNothingDuplicated } from '../../support/invariant.js';
+
+const res = new Resources();
+const proxies: FaultProxy[] = [];
+afterEach(async () => {
+  await res.closeAll();
+  await Promise.all(proxies.splice(0).map((p) => p.stop()));
+});
+
+async function proxy(): Promise<FaultProxy> {
+  const u = new URL(redisUrl());
+  const p = await FaultProxy.start({ host: u.hostname, port: Number(u.port) });
+  proxies.push(p);
+  return p;
+}
+
+describe('faults: a connection that stops answering without closing', () => {
+  it('is replaced once a call on it is older than requestTimeoutMs: the sends go on over a new connection', async () => {
+    const p = await proxy();
+    const namespace = uniqueNamespace();
+    const producer = res.producer({ redis: p.url, namespace, topics: { t: { shards: 2 } }, requestTimeoutMs: 300, deliveryTimeoutMs: 6_000, retryBackoffMs: 20, retryBackoffMaxMs: 100 });
+    producer.on('error', () => {});
+    const disconnects: string[] = [];
+    producer.on('disconnect', (e) => disconnects.push(e.reason));
+    await producer.send({ topic: 't', value: 'warm-up' });
+    p.stallOpen();
+    const values = Array.from({ length: 20 }, (_, i) => `s${i}`);
+    const acks = await Promise.all(values.map((value, i) => producer.send({ topic: 't', key: `k${i}`, value })));
+    // Without the rule every call waits on the stalled connection until deliveryTimeoutMs, then parks.
+    expect(acks.map((a) => a.status)).toEqual(values.map(() => 'delivered'));
+    expect(disconnects.length).toBeGreaterThan(0);
+    const sent = [{ value: 'warm-up', ack: undefined }, ...values.map((value, i) => ({ value, ack: acks[i] as SendAck }))];
+    await expectNothingLostNothingDuplicated({ admin: res.admin(), producer, namespace, topic: 't', shards: 2, sent });
+  });
+});
