@@ -83,6 +83,10 @@ async function standaloneFault(env: StandaloneEnv, run: FaultRun, ctx: FaultCont
     case 'cut':
       proxy.cutAll();
       return `${proxy.connections} connection(s) after`;
+    case 'half-open':
+      // The open connections stop answering and are never closed; new ones pass.
+      proxy.stallOpen();
+      return `${proxy.connections} connection(s) stalled`;
     case 'blackhole':
       proxy.blackhole();
       await sleep(fault.ms);

@@ -6,7 +6,7 @@
 
 export type Target = 'standalone' | 'cluster';
 
-export const STANDALONE_FAULTS = ['kill', 'stop', 'cut', 'blackhole', 'lose-reply', 'oom', 'script-flush', 'client-kill'] as const;
+export const STANDALONE_FAULTS = ['kill', 'stop', 'cut', 'blackhole', 'lose-reply', 'oom', 'script-flush', 'client-kill', 'half-open'] as const;
 export const CLUSTER_FAULTS = ['kill-master', 'failover', 'migrate', 'client-kill'] as const;
 export type FaultKind = (typeof STANDALONE_FAULTS)[number] | (typeof CLUSTER_FAULTS)[number];
 
@@ -175,7 +175,7 @@ export function faultLabel(f: Fault): string {
 export const QUICK_SEED = 1;
 export const QUICK_SET: readonly { target: Target; kinds: readonly FaultKind[] }[] = [
   { target: 'standalone', kinds: ['kill', 'stop', 'lose-reply'] },
-  { target: 'standalone', kinds: ['blackhole', 'oom', 'cut'] },
+  { target: 'standalone', kinds: ['blackhole', 'oom', 'cut', 'half-open'] },
   { target: 'standalone', kinds: ['stop', 'script-flush', 'client-kill', 'lose-reply'] },
   { target: 'cluster', kinds: ['kill-master', 'client-kill'] },
   { target: 'cluster', kinds: ['failover', 'migrate'] },
