@@ -1,6 +1,6 @@
 /**
  * Per-shard record buffers. Pure bookkeeping: records go into the shard's open batch, which closes
- * when it reaches `batchMaxRecords` or `batchMaxBytes`. Timers and sending live in `sender.ts`.
+ * when it reaches `batchMaxRecords` or `batchMaxBytes`. Timers and sending live in `sender.ts`, a shard's other state in `shard-state.ts`.
  */
 import { addToColumns, emptyColumns, encodeColumns, fieldsAt, type BufferedRecord, type RecordColumns } from './batch-codec.js';
 

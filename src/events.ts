@@ -233,3 +233,10 @@ export interface StatsEvent {
   /** Every shard this producer has used, by topic then shard. */
   shards: ShardStats[];
 }
+
+/** How the parts that deliver and replay report outcomes; the producer turns these into events. */
+export interface EventSink {
+  /** Whether anyone listens: payloads are built only then. */
+  listening(event: keyof ProducerEvents): boolean;
+  emit<E extends keyof ProducerEvents>(event: E, ...args: Parameters<ProducerEvents[E]>): void;
+}

@@ -1,5 +1,5 @@
 export { Producer, type CompensationApi, type FailedResult, type SendResult } from './producer.js';
-export type { DeliveredAck, SendAck, SpilledAck } from './sender.js';
+export type { DeliveredAck, SendAck, SpilledAck } from './acks.js';
 export type { CompensationEntry } from './compensation/entry.js';
 export type { CompensationStats, ListOptions, PurgeOptions } from './compensation/store.js';
 export type { ReplayRound } from './compensation/replayer.js';

@@ -1,99 +1,23 @@
 import type { Cluster, Redis } from 'ioredis';
 import PQueue from 'p-queue';
-import { ShardAccumulator, type Batch, type Waiter } from './accumulator.js';
+import type { Batch, Waiter } from './accumulator.js';
+import type { SendAck } from './acks.js';
 import { backoffDelay } from './backoff.js';
-import { RECORD_OVERHEAD_BYTES, type BufferGate } from './buffer-gate.js';
+import type { BufferedRecord } from './batch-codec.js';
+import { BatchOutcomes, describeFailure } from './batch-outcomes.js';
+import type { BufferGate } from './buffer-gate.js';
+import type { CompensationEntry } from './compensation/entry.js';
 import type { ResolvedConfig } from './config.js';
 import { whenReady, withDeadline } from './connection.js';
-import { DeliveryError, ProducerError, TopicConfigError, type FailedBatch, type Persisted } from './errors.js';
-import { entryId, type CompensationEntry } from './compensation/entry.js';
-import type { ProducerEvents } from './events.js';
+import { DeliveryError, ProducerError } from './errors.js';
+import type { EventSink } from './events.js';
 import type { StickyShardChooser } from './partitioner.js';
-import { producerStateKey } from './keys.js';
 import { classifyRedisError } from './redis-errors.js';
-import type { BufferedRecord } from './batch-codec.js';
-import { waitArgs, type PublishReply, type Scripts, type WaitArgs } from './scripts.js';
-import type { TopicState } from './topics.js';
+import { mayRetry } from './retry-policy.js';
+import { waitArgs, type Scripts, type WaitArgs } from './scripts.js';
+import { ShardState } from './shard-state.js';
 import type { SenderStatsHooks } from './stats/collector.js';
-
-/** What an awaited `send()` resolves with once its record is in Redis. */
-export interface DeliveredAck {
-  /** The record is in its stream. */
-  status: 'delivered';
-  /** The record's topic. */
-  topic: string;
-  /** The shard it went to (explicit, by key hash, or sticky for keyless records). */
-  shard: number;
-  /** Stream key, e.g. `{app:orders:3}`. */
-  stream: string;
-  /** The entry id Redis assigned, e.g. `1712345678901-0`. */
-  id: string;
-}
-
-/** What `send()` resolves with when its record could not be delivered and was parked for replay. */
-export interface SpilledAck {
-  /** The record is parked for replay, not (surely) in its stream yet. */
-  status: 'spilled';
-  /** The record's topic. */
-  topic: string;
-  /** The shard it is meant for; the replay writes it there. */
-  shard: number;
-  /** The stream it is meant for. */
-  stream: string;
-  /** The record's id in the compensation store (`producer.compensation` inspects it). */
-  compensationId: string;
-  /** `not`: surely not in the stream yet; `possibly`: the reply was lost, replay checks first. */
-  persisted: Persisted;
-  /** Where it is parked: the Redis compensation store, or the local journal until Redis is back. */
-  parkedIn: 'redis' | 'journal';
-  /** Why it could not be delivered. */
-  error: DeliveryError;
-}
-
-/** The outcome of an accepted record. */
-export type SendAck = DeliveredAck | SpilledAck;
-
-/** How the sender reports outcomes; the producer turns these into events. */
-export interface EventSink {
-  listening(event: keyof ProducerEvents): boolean;
-  emit<E extends keyof ProducerEvents>(event: E, ...args: Parameters<ProducerEvents[E]>): void;
-}
-
-/** One shard's accumulator plus its scheduling state. */
-export class ShardState {
-  readonly acc: ShardAccumulator<SendAck>;
-  /** Pending linger timer (setTimeout) or end-of-tick send (setImmediate). */
-  timer: NodeJS.Timeout | undefined;
-  immediate: NodeJS.Immediate | undefined;
-  /**
-   * A batch that failed with its reply lost. The next batch waits until `check-batch` settles it
-   * (landed, or fenced so it never will), which keeps the replay check exact.
-   */
-  unsettled: { seq: number; count: number } | undefined;
-  /** The shard's last park: the next one starts after it, so parks keep the shard's order. */
-  parking: Promise<unknown> = Promise.resolve();
-  /** `{stream}:p:<sessionId>`: this producer session's idempotence state on the shard. */
-  readonly stateKey: string;
-
-  constructor(
-    readonly topic: TopicState<ShardState>,
-    readonly shard: number,
-    readonly stream: string,
-    sessionId: string,
-    config: ResolvedConfig,
-    now: () => number,
-  ) {
-    this.acc = new ShardAccumulator(config, now);
-    this.stateKey = producerStateKey(stream, sessionId);
-  }
-
-  cancelTimers(): void {
-    if (this.timer) clearTimeout(this.timer);
-    if (this.immediate) clearImmediate(this.immediate);
-    this.timer = undefined;
-    this.immediate = undefined;
-  }
-}
+import type { TopicState } from './topics.js';
 
 export interface SenderDeps {
   config: ResolvedConfig;
@@ -142,12 +66,12 @@ export class Sender {
   private abortedWith: ProducerError | undefined;
   /** Parks batches that expired while waiting for their turn. */
   private readonly sweeper: NodeJS.Timeout;
-  /** Fire-and-forget records that failed while nobody listened to `error`; `flush()` reports them. */
-  private unheard: { records: number; error: DeliveryError } | undefined;
+  private readonly outcomes: BatchOutcomes;
 
   constructor(private readonly deps: SenderDeps) {
     this.queue = new PQueue({ concurrency: deps.config.maxInFlight });
     this.wait = waitArgs(deps.config);
+    this.outcomes = new BatchOutcomes({ ...deps, idempotent: deps.config.idempotent });
     const { scripts, config } = deps;
     // Shared by every batch of the topic until it settles: its own deadline, so a call ioredis never
     // settles cannot keep the topic unchecked for good.
@@ -179,15 +103,8 @@ export class Sender {
     } finally {
       this.urgent--;
     }
-    const unheard = this.unheard;
-    if (unheard !== undefined) {
-      this.unheard = undefined;
-      throw new DeliveryError(
-        `${unheard.records} produced record(s) failed while nothing listened to the 'error' event; the last failure: ${unheard.error.message}`,
-        unheard.error.code,
-        { retriable: unheard.error.retriable, persisted: unheard.error.persisted, cause: unheard.error, batch: unheard.error.batch },
-      );
-    }
+    const unheard = this.outcomes.takeUnheard();
+    if (unheard !== undefined) throw unheard;
   }
 
   /**
@@ -284,7 +201,7 @@ export class Sender {
     const error = deliveryTimeout('The batch waited for its turn', this.deps.config.deliveryTimeoutMs);
     await Promise.all(
       batches.map((batch) =>
-        this.giveUp(state, batch, error, 'ERR_DELIVERY_TIMEOUT', true).finally(() => {
+        this.outcomes.giveUp(state, batch, error, 'ERR_DELIVERY_TIMEOUT', true).finally(() => {
           this.deps.gate.release(batch.bytes);
           batch.markDone();
         }),
@@ -303,12 +220,12 @@ export class Sender {
     let last: { cause: unknown; code: string; retriable: boolean } | undefined;
     for (;;) {
       if (this.abortedWith) {
-        await this.giveUp(state, batch, this.abortedWith, this.abortedWith.code, false);
+        await this.outcomes.giveUp(state, batch, this.abortedWith, this.abortedWith.code, false);
         return;
       }
       if (now() >= deadline) {
         last ??= { cause: deliveryTimeout(`${batch.count} record(s) were not confirmed`, config.deliveryTimeoutMs), code: 'ERR_DELIVERY_TIMEOUT', retriable: true };
-        await this.giveUp(state, batch, last.cause, last.code, last.retriable);
+        await this.outcomes.giveUp(state, batch, last.cause, last.code, last.retriable);
         return;
       }
       batch.attempts++;
@@ -325,27 +242,31 @@ export class Sender {
         sent = true;
         const calledAt = now();
         const reply = await withDeadline(scripts.publishBatch(state.stream, topic.trim, idem, batch.count, batch.encoded(), this.wait), callTimeout(), 'publish-batch');
-        this.hook(() => this.deps.stats?.batchDelivered(topic.name, state.shard, state.stream, batch.count, batch.bytes - batch.count * RECORD_OVERHEAD_BYTES, calledAt - batch.createdAt, now() - calledAt));
-        this.succeed(state, batch, reply);
+        this.outcomes.delivered(state, batch, reply, calledAt);
         return;
       } catch (err) {
         const kind = classifyRedisError(err);
         if (sent && kind.persisted === 'possibly') batch.possiblyPersisted = true;
         if (last === undefined || now() < deadline) last = { cause: err, code: kind.code, retriable: kind.retriable };
         const delayMs = backoffDelay(batch.attempts, config.retryBackoffMs, config.retryBackoffMaxMs, this.deps.random);
-        // A retry after a lost reply is safe only with idempotent batches (the script recognises
-        // the sequence); without them only failures that prove nothing was written are retried.
-        const safe = !batch.possiblyPersisted || config.idempotent;
-        if (kind.retriable && safe && now() + delayMs < deadline && !this.abortedWith) {
+        const retry = mayRetry({
+          retriable: kind.retriable,
+          possiblyPersisted: batch.possiblyPersisted,
+          idempotent: config.idempotent,
+          retryAt: now() + delayMs,
+          deadline,
+          aborted: this.abortedWith !== undefined,
+        });
+        if (retry) {
           const error = err instanceof ProducerError ? err : new DeliveryError(describeFailure(err), kind.code, { retriable: true, persisted: kind.persisted, cause: err });
-          this.hook(() => this.deps.stats?.retried(topic.name, state.shard, state.stream));
+          this.outcomes.hook(() => this.deps.stats?.retried(topic.name, state.shard, state.stream));
           if (events.listening('retry')) {
             events.emit('retry', { topic: topic.name, shard: state.shard, stream: state.stream, records: batch.count, attempt: batch.attempts, delayMs, error });
           }
           await sleep(delayMs);
           continue;
         }
-        await this.giveUp(state, batch, last.cause, last.code, last.retriable);
+        await this.outcomes.giveUp(state, batch, last.cause, last.code, last.retriable);
         return;
       }
     }
@@ -358,124 +279,6 @@ export class Sender {
     state.unsettled = undefined;
     this.deps.onSettled?.(state.topic.name, state.shard, unsettled.seq, unsettled.count, landed);
   }
-
-  /** Runs a stats hook; a hook that throws is reported, never turns a written batch into a failure. */
-  private hook(call: () => void): void {
-    try {
-      call();
-    } catch (err) {
-      this.deps.events.emit('error', new ProducerError(`A stats hook threw: ${describeFailure(err)}`, 'ERR_LISTENER', { cause: err }));
-    }
-  }
-
-  private succeed(state: ShardState, batch: Batch<SendAck>, reply: PublishReply): void {
-    // Ids are built only for those who asked: a fire-and-forget batch with no `delivery` listener
-    // never turns the script's one-id reply into a thousand strings.
-    // A duplicate whose entries were trimmed since answers fewer ids: the first stands for the rest.
-    const idAt = (i: number): string => (i < reply.count ? reply.idAt(i) : reply.count > 0 ? reply.idAt(0) : '0-0');
-    const waiters = batch.waiters;
-    if (waiters !== undefined) {
-      const { topic, shard, stream } = state;
-      for (let i = 0; i < waiters.length; i++) {
-        waiters[i]?.resolve({ status: 'delivered', topic: topic.name, shard, stream, id: idAt(i) });
-      }
-    }
-    const { events, now } = this.deps;
-    if (events.listening('delivery')) {
-      events.emit('delivery', {
-        topic: state.topic.name,
-        shard: state.shard,
-        stream: state.stream,
-        ids: Array.from({ length: batch.count }, (_, i) => idAt(i)),
-        attempts: batch.attempts,
-        latencyMs: now() - batch.createdAt,
-      });
-    }
-  }
-
-  /**
-   * The batch will not be delivered: park its records for replay (compensation on), else fail them.
-   * A record refused for its topic's shard count is never parked: replaying it could not succeed.
-   */
-  private async giveUp(state: ShardState, batch: Batch<SendAck>, cause: unknown, code: string, retriable: boolean): Promise<void> {
-    const persisted: Persisted = batch.possiblyPersisted ? 'possibly' : 'not';
-    // Its reply was lost: the shard's next batch first learns whether it landed (and fences it if not).
-    if (persisted === 'possibly' && this.deps.config.idempotent) state.unsettled = { seq: batch.seq, count: batch.count };
-    const info: FailedBatch = { topic: state.topic.name, shard: state.shard, stream: state.stream, records: batch.count, attempts: batch.attempts, seq: batch.seq };
-    const error = new DeliveryError(
-      `Could not deliver ${batch.count} record(s) to ${state.stream} after ${batch.attempts} attempt(s): ${describeFailure(cause)}`,
-      code,
-      { retriable, persisted, cause, batch: info },
-    );
-    const park = this.deps.park;
-    if (park === undefined || cause instanceof TopicConfigError) {
-      this.fail(batch, error, cause);
-      return;
-    }
-    const parkedAt = this.deps.wallClock();
-    const entries: CompensationEntry[] = [];
-    for (let i = 0; i < batch.count; i++) {
-      entries.push({
-        id: entryId(this.deps.sessionId, state.shard, batch.seq, i),
-        topic: state.topic.name,
-        shard: state.shard,
-        fields: batch.fieldsAt(i),
-        producerId: this.deps.sessionId,
-        seq: batch.seq,
-        persisted,
-        attempts: 0,
-        lastError: `${code}: ${describeFailure(cause)}`,
-        parkedAt,
-      });
-    }
-    // A shard's batches are parked one after another, in the order they gave up (which is their
-    // `parkedAt` order): a later batch parked first could be replayed first.
-    const parking = state.parking.then(() => park(state.topic.name, entries));
-    state.parking = parking.catch(() => undefined);
-    let parkedIn: 'redis' | 'journal';
-    try {
-      parkedIn = await parking;
-    } catch (parkError) {
-      const failure = new DeliveryError(`Could not park ${entries.length} undeliverable record(s) of ${state.stream} in Redis nor in the journal: ${describeFailure(parkError)}`, 'ERR_PARK_FAILED', { retriable: false, persisted, cause: parkError, batch: info });
-      this.fail(batch, failure, cause);
-      return;
-    }
-    const waiters = batch.waiters;
-    if (waiters !== undefined) {
-      for (let i = 0; i < waiters.length; i++) {
-        waiters[i]?.resolve({ status: 'spilled', topic: state.topic.name, shard: state.shard, stream: state.stream, compensationId: entries[i]!.id, persisted, parkedIn, error });
-      }
-    }
-    this.hook(() => this.deps.stats?.spilled(state.topic.name, state.shard, state.stream, entries.length, parkedIn));
-    if (this.deps.events.listening('spill')) {
-      this.deps.events.emit('spill', { topic: state.topic.name, shard: state.shard, stream: state.stream, ids: entries.map((e) => e.id), persisted, parkedIn, to: parkedIn, error });
-    }
-  }
-
-  /**
-   * Fails every record of the batch: rejected sends and one `error` event. Fire-and-forget records
-   * that fail while nobody listens to `error` raise a process warning and make `flush()` reject.
-   */
-  private fail(batch: Batch<SendAck>, error: DeliveryError, cause: unknown): void {
-    // A record refused for its topic's shard count fails with that error itself.
-    const forWaiters = cause instanceof TopicConfigError ? cause : error;
-    const waiters = batch.waiters;
-    let unawaited = batch.count;
-    if (waiters !== undefined) {
-      for (const waiter of waiters) {
-        if (waiter === undefined) continue;
-        waiter.reject(forWaiters);
-        unawaited--;
-      }
-    }
-    if (error.batch) this.hook(() => this.deps.stats?.failed(error.batch!.topic, error.batch!.shard, error.batch!.stream, error.batch!.records));
-    const heard = this.deps.events.listening('error');
-    this.deps.events.emit('error', error);
-    if (!heard && unawaited > 0) {
-      this.unheard = { records: (this.unheard?.records ?? 0) + unawaited, error };
-      process.emitWarning(`${unawaited} produced record(s) failed and nothing listens to the producer's 'error' event: ${error.message}`, { type: 'DeliveryWarning', code: error.code });
-    }
-  }
 }
 
 function deliveryTimeout(what: string, deliveryTimeoutMs: number): ProducerError {
@@ -485,10 +288,6 @@ function deliveryTimeout(what: string, deliveryTimeoutMs: number): ProducerError
 /** How often expired waiting batches are looked for: a small part of the delivery timeout. */
 function sweepIntervalMs(deliveryTimeoutMs: number): number {
   return Math.min(1_000, Math.max(20, Math.floor(deliveryTimeoutMs / 20)));
-}
-
-function describeFailure(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

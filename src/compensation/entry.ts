@@ -76,3 +76,39 @@ export function tryParseEntry(raw: string | Buffer): CompensationEntry | undefin
 export function entryId(sessionId: string, shard: number, seq: number, index: number): string {
   return `${sessionId}:${shard}:${String(seq).padStart(12, '0')}:${String(index).padStart(6, '0')}`;
 }
+
+/** The part of a batch that parking reads. */
+export interface ParkedBatch {
+  seq: number;
+  count: number;
+  /** The XADD fields of record `i`. */
+  fieldsAt(i: number): (string | Buffer)[];
+}
+
+/** One entry per record of `batch`, sent by `sessionId` to `shard` of `topic`, as parked now. */
+export function parkedEntries(
+  sessionId: string,
+  topic: string,
+  shard: number,
+  batch: ParkedBatch,
+  persisted: Persisted,
+  lastError: string,
+  parkedAt: number,
+): CompensationEntry[] {
+  const entries: CompensationEntry[] = [];
+  for (let i = 0; i < batch.count; i++) {
+    entries.push({
+      id: entryId(sessionId, shard, batch.seq, i),
+      topic,
+      shard,
+      fields: batch.fieldsAt(i),
+      producerId: sessionId,
+      seq: batch.seq,
+      persisted,
+      attempts: 0,
+      lastError,
+      parkedAt,
+    });
+  }
+  return entries;
+}

@@ -6,7 +6,7 @@ import { ProducerError } from '../errors.js';
 import { producerStateKey, streamKey } from '../keys.js';
 import { classifyRedisError } from '../redis-errors.js';
 import { waitArgs, type Scripts, type TrimArgs, type WaitArgs } from '../scripts.js';
-import type { EventSink } from '../sender.js';
+import type { EventSink } from '../events.js';
 import type { ReplayStatsHooks } from '../stats/collector.js';
 import type { CompensationEntry } from './entry.js';
 import type { Parker } from './parker.js';

@@ -12,7 +12,9 @@ import { resolveConfig, type ProducerConfig } from '../../src/config.js';
 import { type ProducerError, RequestTimeoutError } from '../../src/errors.js';
 import { StickyShardChooser } from '../../src/partitioner.js';
 import type { PublishReply, Scripts } from '../../src/scripts.js';
-import { Sender, type SendAck, type ShardState } from '../../src/sender.js';
+import type { SendAck } from '../../src/acks.js';
+import { Sender } from '../../src/sender.js';
+import type { ShardState } from '../../src/shard-state.js';
 import { TopicRegistry } from '../../src/topics.js';
 
 interface Call {
