@@ -2,6 +2,7 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { redactCredentials } from './credentials.js';
 import { ConfigError } from './errors.js';
 import { nameProblem, RESERVED_TOPICS } from './names.js';
 import type { PartitionerFn } from './partitioner.js';
@@ -179,18 +180,6 @@ export const producerConfigSchema = z.strictObject({
  */
 export type ProducerConfig = z.input<typeof producerConfigSchema>;
 export type ResolvedConfig = z.output<typeof producerConfigSchema>;
-
-/**
- * Hides credentials in text that may hold a Redis URL: `redis://user:password@host` →
- * `redis://user:***@host` (also without a scheme: `user:password@host`), and a lone userinfo after a
- * scheme (`redis://secret@host`, which some clients read as a password) → `redis://***@host`.
- * Error messages pass through it, so a mistyped URL never prints its password.
- */
-export function redactCredentials(text: string): string {
-  return text
-    .replace(/((?:\b[a-z][a-z0-9+.-]*:\/\/)?[^\s:/@"'`]*):(?!\/\/)[^\s"'`]+@/gi, '$1:***@')
-    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^\s:/"'`]+@/gi, '$1***@');
-}
 
 /** Option names whose values are never printed (ioredis `password`, `sentinelPassword`, a TLS `passphrase`…). */
 const SECRET_FIELD = /pass(word|phrase)?$|secret|token|credential/i;

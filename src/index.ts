@@ -1,4 +1,6 @@
-export { Producer, type CompensationApi, type FailedResult, type SendResult } from './producer.js';
+export { Producer } from './producer.js';
+export type { CompensationApi } from './compensation/api.js';
+export type { FailedResult, SendResult } from './send-batch.js';
 export type { DeliveredAck, SendAck, SpilledAck } from './acks.js';
 export type { CompensationEntry } from './compensation/entry.js';
 export type { CompensationStats, ListOptions, PurgeOptions } from './compensation/store.js';

@@ -6,58 +6,28 @@ import { BufferGate, RECORD_OVERHEAD_BYTES } from './buffer-gate.js';
 import { resolveConfig, type ProducerConfig, type ResolvedConfig } from './config.js';
 import { openConnection, targetId, whenReady, withDeadline } from './connection.js';
 import { BufferFullError, DeliveryError, InvalidRecordError, ListenerError, ProducerClosedError, ProducerError } from './errors.js';
-import type { ProducerEvents } from './events.js';
+import type { EventSink, ProducerEvents } from './events.js';
 import { keyPartitioner, StickyShardChooser } from './partitioner.js';
 import { encodeRecord, type EncodedRecord, type ProducerRecord } from './record.js';
 import { classifyRedisError } from './redis-errors.js';
 import { loadScripts } from './scripts.js';
 import { StalledConnectionWatch } from './stalled-connections.js';
+import { hideCredentials } from './credentials.js';
+import { SendBatchOutcome, SendBatchSlot, type SendResult } from './send-batch.js';
 import { entryId } from './compensation/entry.js';
 import { trimFor } from './topics.js';
 import { topicMetaKey } from './keys.js';
+import { compensationApi, type CompensationApi } from './compensation/api.js';
 import { Parker } from './compensation/parker.js';
-import { Replayer, type ReplayRound } from './compensation/replayer.js';
-import { CompensationStore, type CompensationStats, type ListOptions, type PurgeOptions } from './compensation/store.js';
-import type { CompensationEntry } from './compensation/entry.js';
+import { Replayer } from './compensation/replayer.js';
+import { CompensationStore } from './compensation/store.js';
 import type { SendAck } from './acks.js';
-import type { EventSink } from './events.js';
 import { Sender, type SenderTopic } from './sender.js';
 import type { ShardState } from './shard-state.js';
 import { TopicRegistry } from './topics.js';
 import { StatsCollector } from './stats/collector.js';
 import { registerCollector } from './stats/registry.js';
 import { shardQueues } from './stats/shard-queues.js';
-
-/** A record of `sendBatch()` that was not delivered: refused before buffering, or failed in Redis. */
-export interface FailedResult {
-  /** Tells a failed result from a `SendAck` (`delivered` or `spilled`). */
-  status: 'failed';
-  /** The record's topic, or undefined when the record had no valid `topic` string. */
-  topic: string | undefined;
-  /** Why: `InvalidRecordError`, `BufferFullError`, `TopicConfigError`, `ProducerClosedError` or `DeliveryError`. */
-  error: ProducerError;
-}
-
-/** One result of `sendBatch()`, in input order. */
-export type SendResult = SendAck | FailedResult;
-
-/** Inspect and drive the compensation store of this producer's namespace. */
-export interface CompensationApi {
-  /** Topics that have parked records. */
-  topics(): Promise<string[]>;
-  /** Pending, due and dead-lettered counts of a topic, and when its oldest pending record was parked. */
-  stats(topic: string): Promise<CompensationStats>;
-  /** Parked (or, with `dead: true`, dead-lettered) records of a topic, in replay order. */
-  list(topic: string, options?: ListOptions): Promise<CompensationEntry[]>;
-  /** Records waiting in the local journal (Redis was unreachable when they were parked). */
-  journaled(): Promise<number>;
-  /** Runs a replay round now (drains the journal first); resolves with what it did. */
-  replayNow(): Promise<ReplayRound>;
-  /** Deletes parked records: all pending ones, all dead ones (`dead: true`) or the given `ids`. */
-  purge(topic: string, options?: PurgeOptions): Promise<number>;
-  /** Moves dead letters (all, or the given ids) back to be replayed, with their attempts reset. */
-  requeueDead(topic: string, ids?: string[]): Promise<number>;
-}
 
 /**
  * A Kafka-style producer for Redis Streams. Records are buffered per shard, written one batch per
@@ -187,15 +157,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     });
     // The client's offline queue is off: a call before the connection is up would fail at once.
     const connected = <T>(call: () => Promise<T>): Promise<T> => this.connect().then(call);
-    this.compensation = {
-      topics: () => connected(() => parker.topics()),
-      stats: (topic) => connected(() => store.stats(topic)),
-      list: (topic, options) => connected(() => store.list(topic, options)),
-      journaled: () => parker.journaled(),
-      replayNow: () => connected(() => this.replayer.runOnce()),
-      purge: (topic, options) => connected(() => store.purge(topic, options)),
-      requeueDead: (topic, ids) => connected(() => store.requeueDead(topic, ids)),
-    };
+    this.compensation = compensationApi({ connected, store, parker, replayer: this.replayer });
     if (config.compensation.enabled && config.compensation.replay.enabled) this.replayer.start();
     // No payload is built unless someone listens to `stats` when the timer fires.
     stats.start(config.statsIntervalMs, () => this.listenerCount('stats') > 0, (event) => this.emitSafely('stats', event));
@@ -440,66 +402,8 @@ async function closeClient(client: Redis | Cluster, timeoutMs: number): Promise<
   await withDeadline(ended, timeoutMs, 'Closing the connection').catch(() => undefined);
 }
 
-/**
- * ioredis attaches a failed command to its error: for the handshake that is `AUTH [user] password`
- * or `HELLO 3 AUTH user password`. Masks the password in place, before anyone can log the error.
- */
-function hideCredentials(err: unknown): void {
-  const command = (err as { command?: { name?: unknown; args?: unknown[] } } | null)?.command;
-  if (!command || !Array.isArray(command.args)) return;
-  const name = String(command.name).toLowerCase();
-  const args = command.args;
-  if (name === 'auth') command.args = args.map((a, i) => (i === args.length - 1 ? '***' : a));
-  if (name === 'hello') {
-    const at = args.findIndex((a) => String(a).toUpperCase() === 'AUTH');
-    if (at >= 0) command.args = args.map((a, i) => (i === at + 2 ? '***' : a));
-  }
-}
-
 let captured: Waiter<SendAck> | undefined;
 /** A Promise executor that hands its settle functions to `send()` through `captured`. */
 function captureSettlers(resolve: (ack: SendAck) => void, reject: (error: Error) => void): void {
   captured = { resolve, reject };
-}
-
-/** A record's `failed` result in `sendBatch()`. */
-function failedResult(topic: string | undefined, error: unknown): FailedResult {
-  return { status: 'failed', topic, error: error instanceof ProducerError ? error : new ProducerError(String(error), 'ERR_UNKNOWN') };
-}
-
-/** The results of one `sendBatch()` call, handed over when the last record has its outcome. */
-class SendBatchOutcome {
-  private readonly results: SendResult[];
-  private pending: number;
-
-  constructor(
-    count: number,
-    private readonly done: (results: SendResult[]) => void,
-  ) {
-    this.results = new Array<SendResult>(count);
-    this.pending = count;
-  }
-
-  settle(index: number, result: SendResult): void {
-    if (this.results[index] !== undefined) return; // settled already: the first outcome stands, as with a promise
-    this.results[index] = result;
-    if (--this.pending === 0) this.done(this.results);
-  }
-}
-
-/** Record `index` of a `sendBatch()` call, as the sender settles it. */
-class SendBatchSlot implements Waiter<SendAck> {
-  constructor(
-    private readonly outcome: SendBatchOutcome,
-    private readonly index: number,
-    private readonly topic: string | undefined,
-  ) {}
-
-  resolve(ack: SendAck): void {
-    this.outcome.settle(this.index, ack);
-  }
-
-  reject(error: Error): void {
-    this.outcome.settle(this.index, failedResult(this.topic, error));
-  }
 }

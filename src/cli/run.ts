@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Cluster, Redis } from 'ioredis';
-import { redactCredentials, resolveConfig } from '../config.js';
+import { resolveConfig } from '../config.js';
+import { redactCredentials } from '../credentials.js';
 import { openConnection, whenReady, withDeadline } from '../connection.js';
 import { RequestTimeoutError } from '../errors.js';
 import { checkName, stringFlag } from './args.js';

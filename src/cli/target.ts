@@ -1,5 +1,5 @@
 import type { ProducerConfig } from '../config.js';
-import { redactCredentials } from '../config.js';
+import { redactCredentials } from '../credentials.js';
 import { UsageError } from './errors.js';
 
 /** Where the CLI connects: the library's `redis` option, and a description safe to print. */

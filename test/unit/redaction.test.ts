@@ -5,7 +5,8 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { formatIssues, redactCredentials } from '../../src/config.js';
+import { formatIssues } from '../../src/config.js';
+import { redactCredentials } from '../../src/credentials.js';
 import { DeliveryError, InvalidRecordError } from '../../src/errors.js';
 import { Producer } from '../../src/index.js';
 import { encodeRecord } from '../../src/record.js';
