@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
 import { Redis } from 'ioredis';
 import { encodeBatch } from '../src/batch-codec.js';
+import { loadLua } from '../src/scripts.js';
 import { startRedisServer } from '../test/support/redis-server.js';
 import { parseInfo } from '../test/support/redis-cluster.js';
 import { Flags } from './flags.js';
@@ -32,7 +33,7 @@ const BATCH = 1000;
 const IN_FLIGHT = 8;
 
 const lua = (path: string) => readFileSync(resolve(here, path), 'utf8');
-const current = lua('../lua/publish-batch.lua');
+const current = loadLua('publish-batch');
 
 type Call = (client: Redis, stream: string, seq: number, records: string[][]) => Promise<unknown>;
 

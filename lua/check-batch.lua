@@ -23,12 +23,8 @@ local ttl = tonumber(ARGV[2])
 if seq == nil or seq < 1 or ttl == nil or ttl < 1 then
   return redis.error_reply('ERR_RSP_ARGS sequence and ttl must be positive integers')
 end
-local lastSeq, firstId = 0, '-'
-local state = redis.call('GET', stateKey)
-if state then
-  local s, f = string.match(state, '^(%d+) (%S+) %d+')
-  lastSeq, firstId = tonumber(s), f
-end
+--- @include "idempotence-state"
+local lastSeq, firstId = readState(stateKey)
 if lastSeq == seq then
   if firstId == '-' then return 0 end
   -- Remember it: the producer's next batch overwrites the state, and a parked copy (say, in a

@@ -84,14 +84,9 @@ else
   return redis.error_reply('ERR_RSP_ARGS unknown layout ' .. tostring(layout))
 end
 
+--- @include "idempotence-state"
 if idempotent then
-  local lastSeq, firstId, lastCount, lastId = 0, '-', 0, '+'
-  local state = redis.call('GET', stateKey)
-  if state then
-    local s, f, c, l = string.match(state, '^(%d+) (%S+) (%d+) ?(%S*)$')
-    lastSeq, firstId, lastCount = tonumber(s), f, tonumber(c)
-    if l ~= nil and l ~= '' then lastId = l end
-  end
+  local lastSeq, firstId, lastCount, lastId, state = readState(stateKey)
   if lastSeq == seq then
     if firstId == '-' then return redis.error_reply('ERR_RSP_FENCED ' .. seq) end
     -- Already written (a retry after a lost reply). Writing the state again makes this call a

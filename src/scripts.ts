@@ -12,7 +12,7 @@ import { DeliveryError } from './errors.js';
  * other's script.
  */
 
-const SCRIPT_VERSION = 5;
+const SCRIPT_VERSION = 6;
 const luaDir = new URL('../lua/', import.meta.url);
 
 export type ScriptCall = (...args: (string | number | Buffer | (string | Buffer | number)[])[]) => Promise<unknown>;
@@ -69,9 +69,19 @@ export function scriptCommand(name: ScriptName): string {
 function commandName(client: Redis | Cluster, name: ScriptName): string {
   const command = scriptCommand(name);
   if (typeof (client as unknown as Record<string, unknown>)[command] !== 'function') {
-    client.defineCommand(command, { lua: readFileSync(new URL(`${name}.lua`, luaDir), 'utf8'), numberOfKeys: SCRIPT_KEYS[name].length });
+    client.defineCommand(command, { lua: loadLua(name), numberOfKeys: SCRIPT_KEYS[name].length });
   }
   return command;
+}
+
+/**
+ * The text of `lua/<name>.lua` with each `--- @include "<file>"` line replaced by
+ * `lua/include/<file>.lua`, so Lua shared by several scripts is written (and checked) once.
+ */
+export function loadLua(name: ScriptName): string {
+  return readFileSync(new URL(`${name}.lua`, luaDir), 'utf8').replace(/^--- @include "([a-z-]+)"$/gm, (_line, file: string) =>
+    readFileSync(new URL(`include/${file}.lua`, luaDir), 'utf8').trimEnd(),
+  );
 }
 
 /** Trim arguments of `publish-batch.lua`: strategy ('' = none), operator, threshold. */

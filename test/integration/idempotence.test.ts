@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { producerStateKey } from '../../src/keys.js';
 import { decodeReply, encodeBatch } from '../../src/batch-codec.js';
-import { loadScripts, NO_TRIM } from '../../src/scripts.js';
+import { loadLua, loadScripts, NO_TRIM } from '../../src/scripts.js';
 import { Resources, uniqueNamespace } from '../support/helpers.js';
 
 const res = new Resources();
@@ -82,7 +81,7 @@ describe('check-batch after the producer moved on', () => {
 });
 
 describe('publish-batch reply forms (real Redis)', () => {
-  const source = readFileSync(new URL('../../lua/publish-batch.lua', import.meta.url), 'utf8');
+  const source = loadLua('publish-batch');
   const call = async (lua: string, stream: string, encoded: (string | number | Buffer)[], count: number) =>
     decodeReply(await res.admin().eval(lua, 2, stream, `${stream}:p:x`, '', '', '', '1', 1, 60_000, count, ...encoded), count);
 

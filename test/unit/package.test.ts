@@ -53,7 +53,7 @@ describe('published package (npm pack --dry-run)', () => {
     for (const required of ['package.json', 'README.md', 'LICENSE', 'bin/rsp.js']) expect(paths).toContain(required);
 
     // Every script is shipped: the library loads lua/*.lua at start-up.
-    const scripts = readdirSync(join(root, 'lua')).filter((f) => f.endsWith('.lua'));
+    const scripts = [...readdirSync(join(root, 'lua')).filter((f) => f.endsWith('.lua')), ...readdirSync(join(root, 'lua', 'include')).map((f) => `include/${f}`)];
     expect(scripts.length).toBeGreaterThan(0);
     for (const script of scripts) expect(paths).toContain(`lua/${script}`);
 

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { classifyRedisError, SCRIPT_ERRORS } from '../../src/redis-errors.js';
-import { SCRIPT_KEYS } from '../../src/scripts.js';
+import { loadLua, SCRIPT_KEYS, type ScriptName } from '../../src/scripts.js';
 
 const luaDir = new URL('../../lua/', import.meta.url);
 const scripts = readdirSync(luaDir).filter((f) => f.endsWith('.lua'));
@@ -17,7 +17,7 @@ describe('script error codes', () => {
   it('the table names every code a script returns, and each script lists in its header the codes it returns', () => {
     const used = new Set<string>();
     for (const file of scripts) {
-      const text = readFileSync(new URL(file, luaDir), 'utf8');
+      const text = loadLua(file.replace(/\.lua$/, '') as ScriptName);
       const body = text.slice(text.indexOf(']]'));
       const returned = new Set(body.match(/ERR_RSP_[A-Z_]+/g) ?? []);
       const documented = new Set(headerOf(file).match(/ERR_RSP_[A-Z_]+/g) ?? []);
@@ -44,5 +44,25 @@ describe('script keys', () => {
       const documented = [...new Set(headerOf(`${name}.lua`).match(/KEYS\[\d+\]/g) ?? [])];
       expect(documented, name).toEqual(keys.map((_, i) => `KEYS[${i + 1}]`));
     }
+  });
+});
+
+describe('shared Lua', () => {
+  const includes = readdirSync(new URL('include/', luaDir));
+
+  it('every include line names a file of lua/include/, and loading leaves none unresolved', () => {
+    const named = new Set<string>();
+    for (const file of scripts) {
+      for (const m of readFileSync(new URL(file, luaDir), 'utf8').matchAll(/^--- @include "(.+)"$/gm)) named.add(`${m[1]}.lua`);
+      expect(loadLua(file.replace(/\.lua$/, '') as ScriptName)).not.toMatch(/@include/);
+    }
+    expect([...named].sort()).toEqual([...includes].sort()); // each shared file is used, none is missing
+  });
+
+  it('an included file is written once into a script, where the include line was', () => {
+    const text = loadLua('check-batch');
+    const shared = readFileSync(new URL('include/idempotence-state.lua', luaDir), 'utf8').trimEnd();
+    expect(text.split(shared)).toHaveLength(2);
+    expect(text.indexOf(shared)).toBeLessThan(text.indexOf('readState(stateKey)'));
   });
 });
