@@ -56,3 +56,23 @@ describe('faults: lost replies and cut connections', () => {
     await expectNothingLostNothingDuplicated({ admin: res.admin(), producer, namespace, topic: 'cut', shards: 4, sent });
   });
 });
+
+describe('faults: a connection that stops answering without closing', () => {
+  it('is replaced once a call on it is older than requestTimeoutMs: the sends go on over a new connection', async () => {
+    const p = await proxy();
+    const namespace = uniqueNamespace();
+    const producer = res.producer({ redis: p.url, namespace, topics: { t: { shards: 2 } }, requestTimeoutMs: 300, deliveryTimeoutMs: 6_000, retryBackoffMs: 20, retryBackoffMaxMs: 100 });
+    producer.on('error', () => {});
+    const disconnects: string[] = [];
+    producer.on('disconnect', (e) => disconnects.push(e.reason));
+    await producer.send({ topic: 't', value: 'warm-up' });
+    p.stallOpen();
+    const values = Array.from({ length: 20 }, (_, i) => `s${i}`);
+    const acks = await Promise.all(values.map((value, i) => producer.send({ topic: 't', key: `k${i}`, value })));
+    // Without the rule every call waits on the stalled connection until deliveryTimeoutMs, then parks.
+    expect(acks.map((a) => a.status)).toEqual(values.map(() => 'delivered'));
+    expect(disconnects.length).toBeGreaterThan(0);
+    const sent = [{ value: 'warm-up', ack: undefined }, ...values.map((value, i) => ({ value, ack: acks[i] as SendAck }))];
+    await expectNothingLostNothingDuplicated({ admin: res.admin(), producer, namespace, topic: 't', shards: 2, sent });
+  });
+});
