@@ -108,8 +108,14 @@ async function main(): Promise<void> {
       proc.on('close', (code) => (code === 0 ? done({ stdout: out }) : fail(new Error(`the A/B child exited with code ${code}`))));
     });
     const result = JSON.parse(stdout) as AbResult;
-    const rps = summarisePairs(result.a.map((s) => s.recordsPerSec), result.b.map((s) => s.recordsPerSec));
-    const cpu = summarisePairs(result.a.map((s) => s.cpuUsPerRecord), result.b.map((s) => s.cpuUsPerRecord));
+    const rps = summarisePairs(
+      result.a.map((s) => s.recordsPerSec),
+      result.b.map((s) => s.recordsPerSec),
+    );
+    const cpu = summarisePairs(
+      result.a.map((s) => s.cpuUsPerRecord),
+      result.b.map((s) => s.cpuUsPerRecord),
+    );
     process.stdout.write(
       [
         `case ${caseId}: A = ${revA}, B = ${labelB}; ${rounds} paired rounds of ${records.toLocaleString('en-US')} records, redis at ${url}`,

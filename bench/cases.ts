@@ -212,55 +212,55 @@ export function bareEvalshaArgs(records: readonly RecordFields[]): (string | Buf
 const bareEvalsha =
   (batchRecords: number, inFlight: number): CaseDef['run'] =>
   ({ url, w, ns, n, latency, clock, progress }) =>
-  withIoredis(url, {}, async (client) => {
-    const publish = registerScript(client, 'publish-batch');
-    // Value + key bytes, as the producer counts them (the workload is ASCII: characters = bytes).
-    const byteLength = (fields: RecordFields): number => fields[1]!.length + (fields[3]?.length ?? 0);
-    clock.start();
-    // Batches are cut lazily while calls are in flight: records go into per-shard buckets as they
-    // are scanned; a bucket is handed out at `batchRecords` records or the producer's default
-    // batchMaxBytes, and the partial ones at the end.
-    const buckets: RecordFields[][] = Array.from({ length: w.shards }, () => []);
-    const bytes = new Array<number>(w.shards).fill(0);
-    let cursor = 0;
-    let drain = 0;
-    const nextBatch = (): { shard: number; records: RecordFields[] } | undefined => {
-      while (cursor < n) {
-        const i = cursor++;
-        const shard = peerShardOf(w, i);
-        const fields = fieldsAt(w, i);
-        const bucket = buckets[shard]!;
-        bucket.push(fields);
-        bytes[shard]! += byteLength(fields);
-        if (bucket.length === batchRecords || bytes[shard]! >= BARE_BATCH_MAX_BYTES) {
-          buckets[shard] = [];
-          bytes[shard] = 0;
-          return { shard, records: bucket };
+    withIoredis(url, {}, async (client) => {
+      const publish = registerScript(client, 'publish-batch');
+      // Value + key bytes, as the producer counts them (the workload is ASCII: characters = bytes).
+      const byteLength = (fields: RecordFields): number => fields[1]!.length + (fields[3]?.length ?? 0);
+      clock.start();
+      // Batches are cut lazily while calls are in flight: records go into per-shard buckets as they
+      // are scanned; a bucket is handed out at `batchRecords` records or the producer's default
+      // batchMaxBytes, and the partial ones at the end.
+      const buckets: RecordFields[][] = Array.from({ length: w.shards }, () => []);
+      const bytes = new Array<number>(w.shards).fill(0);
+      let cursor = 0;
+      let drain = 0;
+      const nextBatch = (): { shard: number; records: RecordFields[] } | undefined => {
+        while (cursor < n) {
+          const i = cursor++;
+          const shard = peerShardOf(w, i);
+          const fields = fieldsAt(w, i);
+          const bucket = buckets[shard]!;
+          bucket.push(fields);
+          bytes[shard]! += byteLength(fields);
+          if (bucket.length === batchRecords || bytes[shard]! >= BARE_BATCH_MAX_BYTES) {
+            buckets[shard] = [];
+            bytes[shard] = 0;
+            return { shard, records: bucket };
+          }
         }
-      }
-      while (drain < w.shards) {
-        const shard = drain++;
-        if (buckets[shard]!.length > 0) return { shard, records: buckets[shard]! };
-      }
-      return undefined;
-    };
-    // Idempotent like the producer's default: the same script work per batch (state GET + SET).
-    const seqs = new Array<number>(w.shards).fill(0);
-    const worker = async (): Promise<void> => {
-      for (let batch = nextBatch(); batch; batch = nextBatch()) {
-        const stream = streamKey(ns, batch.shard);
-        const idem = { stateKey: `${stream}:p:bench`, seq: ++seqs[batch.shard]!, stateTtlMs: 86_400_000 };
-        const count = batch.records.length;
-        const t0 = now();
-        const reply = decodeReply(await publish(...publishBatchArgs(stream, NO_TRIM, idem, count, bareEvalshaArgs(batch.records))), count);
-        latency.record((now() - t0) * 1000);
-        if (!reply.written || reply.count !== count) throw new Error(`publish-batch answered ${reply.count} ids (written: ${reply.written}) for ${count} records`);
-        progress.done += count;
-      }
-    };
-    await Promise.all(Array.from({ length: inFlight }, worker));
-    clock.stop();
-  });
+        while (drain < w.shards) {
+          const shard = drain++;
+          if (buckets[shard]!.length > 0) return { shard, records: buckets[shard]! };
+        }
+        return undefined;
+      };
+      // Idempotent like the producer's default: the same script work per batch (state GET + SET).
+      const seqs = new Array<number>(w.shards).fill(0);
+      const worker = async (): Promise<void> => {
+        for (let batch = nextBatch(); batch; batch = nextBatch()) {
+          const stream = streamKey(ns, batch.shard);
+          const idem = { stateKey: `${stream}:p:bench`, seq: ++seqs[batch.shard]!, stateTtlMs: 86_400_000 };
+          const count = batch.records.length;
+          const t0 = now();
+          const reply = decodeReply(await publish(...publishBatchArgs(stream, NO_TRIM, idem, count, bareEvalshaArgs(batch.records))), count);
+          latency.record((now() - t0) * 1000);
+          if (!reply.written || reply.count !== count) throw new Error(`publish-batch answered ${reply.count} ids (written: ${reply.written}) for ${count} records`);
+          progress.done += count;
+        }
+      };
+      await Promise.all(Array.from({ length: inFlight }, worker));
+      clock.stop();
+    });
 
 /**
  * Records redis-benchmark may write for `-n n`: at least n, and its clients stop only between
@@ -413,9 +413,16 @@ const awaitedCallers =
       const { w, n, clock } = env;
       let acked = 0;
       clock.start();
-      await concurrently(callers, n, callers === 1 ? 1 : LATENCY_SAMPLE_EVERY, env, (i) => producer.send(recordAt(w, i)), (ack) => {
-        if (ack.status === 'delivered') acked++;
-      });
+      await concurrently(
+        callers,
+        n,
+        callers === 1 ? 1 : LATENCY_SAMPLE_EVERY,
+        env,
+        (i) => producer.send(recordAt(w, i)),
+        (ack) => {
+          if (ack.status === 'delivered') acked++;
+        },
+      );
       clock.stop();
       if (acked !== n) throw new Error(`${acked} of ${n} sends resolved as delivered`);
     });
@@ -429,10 +436,17 @@ const awaitedBatches = (callers: number, size: number) => (env: CaseEnv) =>
     const { w, n, clock } = env;
     let delivered = 0;
     clock.start();
-    await concurrently(callers, Math.ceil(n / size), 1, env, (b) => producer.sendBatch(Array.from({ length: Math.min(size, n - b * size) }, (_, k) => recordAt(w, b * size + k))), (results) => {
-      for (const r of results) if (r.status === 'delivered') delivered++;
-      env.progress.done += results.length - 1; // the harness counts one per call
-    });
+    await concurrently(
+      callers,
+      Math.ceil(n / size),
+      1,
+      env,
+      (b) => producer.sendBatch(Array.from({ length: Math.min(size, n - b * size) }, (_, k) => recordAt(w, b * size + k))),
+      (results) => {
+        for (const r of results) if (r.status === 'delivered') delivered++;
+        env.progress.done += results.length - 1; // the harness counts one per call
+      },
+    );
     clock.stop();
     if (delivered !== n) throw new Error(`${delivered} of ${n} records of sendBatch() delivered`);
   });

@@ -93,10 +93,6 @@ function parseArgs(argv: string[]): Options {
 // ---------------------------------------------------------------------------------------------
 // Workload: the same keys and values for every case (as bench/throughput.ts).
 
-
-
-
-
 const streamKey = (ns: string, shard: number, topic = TOPIC): string => `{${ns}:${topic}:${shard}}`;
 
 // Redis Cluster's key → slot is src/admin/key-slot.ts (CRC16 of the hash tag), checked against
@@ -105,10 +101,8 @@ const streamKey = (ns: string, shard: number, topic = TOPIC): string => `{${ns}:
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-
 const fmtRatio = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(2)}×` : '∞ (a master has none)');
 const fmtPct = (n: number): string => `${(n * 100).toFixed(1)} %`;
-
 
 // ---------------------------------------------------------------------------------------------
 // Targets: the standalone server and the cluster, each with a direct connection per node.
@@ -560,7 +554,10 @@ async function main(): Promise<void> {
     const otherSlots = new Set([...slotsOf(balancedNs), ...slotsOf(skewedNs)]);
     const rebalancedNs =
       opts.rebalancedNamespace ??
-      pick((c) => ratioOf(c) >= 2 && Number.isFinite(ratioOf(c)), (ns) => ns !== skewedNs && slotsOf(ns).every((slot) => !otherSlots.has(slot)));
+      pick(
+        (c) => ratioOf(c) >= 2 && Number.isFinite(ratioOf(c)),
+        (ns) => ns !== skewedNs && slotsOf(ns).every((slot) => !otherSlots.has(slot)),
+      );
     if (slotsOf(rebalancedNs).some((slot) => otherSlots.has(slot))) throw new Error(`--rebalanced-namespace ${rebalancedNs} shares a slot with ${balancedNs} or ${skewedNs}`);
     // Slot owners as the cluster was created (redis-cli's even split), before balanceTopic moves any.
     const createdOwner = slotOwner.slice();
@@ -571,7 +568,13 @@ async function main(): Promise<void> {
       ...Array.from({ length: SHARDS }, (_, s) => streamKey(skewedNs, s)),
       ...Array.from({ length: SHARDS }, (_, s) => streamKey(rebalancedNs, s)),
       ...randomNames(16, opts.seed + 7).map((ns, i) => streamKey(ns, i * 8)),
-      'foo', 'user-42', '{user1000}.following', 'foo{}{bar}', 'foo{{bar}}zap', 'foo{bar}{zap}', 'ключ-ü',
+      'foo',
+      'user-42',
+      '{user1000}.following',
+      'foo{}{bar}',
+      'foo{{bar}}zap',
+      'foo{bar}{zap}',
+      'ключ-ü',
     ];
     const probe = nodeClients.get(masterPorts[0]!)!;
     for (const k of checkKeys) {
@@ -584,7 +587,10 @@ async function main(): Promise<void> {
     const masterList = clusterNodes.filter((n) => n.role === 'master');
     process.stderr.write(
       `redis ${machine.redis}: single on :${server.port}; single + replica on :${replMaster.port} → :${replReplica.port}; cluster masters ${masterList.map((n) => `:${n.port} (${n.slots})`).join(', ')}, ` +
-        `replicas ${clusterNodes.filter((n) => n.role === 'replica').map((n) => `:${n.port}→:${n.masterPort}`).join(', ')}; persistence ${opts.aof ? 'AOF everysec' : 'none'}\n` +
+        `replicas ${clusterNodes
+          .filter((n) => n.role === 'replica')
+          .map((n) => `:${n.port}→:${n.masterPort}`)
+          .join(', ')}; persistence ${opts.aof ? 'AOF everysec' : 'none'}\n` +
         `${machine.cpu}, ${machine.cores} cores, node ${machine.node}, load average ${machine.loadAverageAtStart.join(' ')}\n` +
         `${opts.records} records × ${opts.reps} reps, ${SHARDS} shards, ${VALUE_BYTES}-byte values; cluster namespaces "${balancedNs}" (shards per master ${perMaster(balancedNs).join('/')}) ` +
         `and "${skewedNs}" (${perMaster(skewedNs).join('/')}), "${rebalancedNs}" (${perMaster(rebalancedNs).join('/')} before balanceTopic); local CRC16 matches CLUSTER KEYSLOT for ${checkKeys.length} keys\n`,
@@ -760,8 +766,7 @@ async function main(): Promise<void> {
     for (const v of variants) {
       for (const node of v.target.nodes) {
         const first = results.get(`${MODES[0]!.id}:${v.id}`)![0]!.nodes.find((x) => x.port === node.port)!;
-        const role =
-          node.role === 'master' ? `master :${node.port} (slots ${node.slots})` : node.role === 'replica' ? `replica :${node.port} of :${node.masterPort}` : `standalone :${node.port}`;
+        const role = node.role === 'master' ? `master :${node.port} (slots ${node.slots})` : node.role === 'replica' ? `replica :${node.port} of :${node.masterPort}` : `standalone :${node.port}`;
         const share = `${first.shardsStored} / ${fmtPct(first.recordsStored / opts.records)}`;
         const cells = MODES.map((m) => {
           const id = `${m.id}:${v.id}`;
@@ -770,8 +775,7 @@ async function main(): Promise<void> {
         lines.push(`| ${v.label} | ${role} | ${node.role === 'replica' ? `(${share})` : share} | ${cells.join(' | ')} |`);
       }
       if (v.target.nodes.length > 2) {
-        const total = (label: string, f: (r: RepResult) => number) =>
-          lines.push(`| ${v.label} | ${label} | | ${MODES.map((m) => `**${med(`${m.id}:${v.id}`, f).toFixed(2)}** | `).join('| ')}|`);
+        const total = (label: string, f: (r: RepResult) => number) => lines.push(`| ${v.label} | ${label} | | ${MODES.map((m) => `**${med(`${m.id}:${v.id}`, f).toFixed(2)}** | `).join('| ')}|`);
         total('masters together', (r) => r.mastersCpuUsPerRecord);
         total('replicas together', (r) => r.replicasCpuUsPerRecord);
         total(`all ${v.target.nodes.length} processes`, (r) => r.serverCpuUsPerRecord);
@@ -790,9 +794,7 @@ async function main(): Promise<void> {
         return { namespace: v.ns, masters: masterList.map((m) => m.port), recordsPerMaster: recs, shardsPerMaster: shards, maxMinRatio: ratioOf(recs), busiestShare: Math.max(...recs) / opts.records };
       });
     for (const p of placement) {
-      lines.push(
-        `| \`${p.namespace}\` | ${p.recordsPerMaster.map((r, i) => `${fmtInt(r)} (${p.shardsPerMaster[i]} shards)`).join(' | ')} | ${fmtRatio(p.maxMinRatio)} | ${fmtPct(p.busiestShare)} |`,
-      );
+      lines.push(`| \`${p.namespace}\` | ${p.recordsPerMaster.map((r, i) => `${fmtInt(r)} (${p.shardsPerMaster[i]} shards)`).join(' | ')} | ${fmtRatio(p.maxMinRatio)} | ${fmtPct(p.busiestShare)} |`);
     }
 
     const b = balanceReport;
@@ -821,11 +823,12 @@ async function main(): Promise<void> {
       '',
       `### Shard spread over ${MASTERS} masters for ${opts.names} random namespace names`,
       '',
-      `Slot of \`{ns:${TOPIC}:shard}\` by CRC16, masters by the cluster's slot ranges (redis-cli's even split); ratio = max/min shards per master. ` +
-        'Records follow shards when keys are uniform.',
+      `Slot of \`{ns:${TOPIC}:shard}\` by CRC16, masters by the cluster's slot ranges (redis-cli's even split); ratio = max/min shards per master. ` + 'Records follow shards when keys are uniform.',
       '',
     );
-    lines.push("| shards | best possible max/min | median max/min | p90 max/min | names with max/min ≤ 1.5 | busiest master's share, median | busiest master's share, p90 | names leaving a master empty |");
+    lines.push(
+      "| shards | best possible max/min | median max/min | p90 max/min | names with max/min ≤ 1.5 | busiest master's share, median | busiest master's share, p90 | names leaving a master empty |",
+    );
     lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of spread) {
       lines.push(

@@ -18,7 +18,11 @@ export class Flags {
     for (let i = 0; i < argv.length; i++) {
       const arg = argv[i]!;
       if (arg === '--help' || arg === '-h') {
-        process.stderr.write(readFileSync(new URL(scriptUrl), 'utf8').split('*/')[0]!.replace(/^\/\*\*|^ \* ?/gm, '') + '\n');
+        process.stderr.write(
+          readFileSync(new URL(scriptUrl), 'utf8')
+            .split('*/')[0]!
+            .replace(/^\/\*\*|^ \* ?/gm, '') + '\n',
+        );
         process.exit(0);
       }
       if (switches.includes(arg.slice(2)) && arg.startsWith('--')) {

@@ -103,11 +103,17 @@ export function writeResults(run: Run, body: Record<string, unknown>, svgPath?: 
   const { opts } = run;
   mkdirSync(dirname(opts.out), { recursive: true });
   const settings = { ...opts, out: undefined, keySpace: KEY_SPACE, peerBatch: PEER_BATCH, peerInFlight: PEER_IN_FLIGHT };
-  writeFileSync(opts.out, JSON.stringify({ date: new Date().toISOString(), command: run.command, machine: run.machine, settings, ...body }, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+  writeFileSync(
+    opts.out,
+    JSON.stringify(
+      { date: new Date().toISOString(), command: run.command, machine: run.machine, settings, ...body },
+      (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v),
+      2,
+    ) + '\n',
+  );
   process.stderr.write(`raw results: ${opts.out}\n`);
   if (svgPath && svg) {
     writeFileSync(svgPath, svg);
     process.stderr.write(`chart: ${svgPath}\n`);
   }
 }
-

@@ -58,7 +58,15 @@ export async function runLoneLatency(job: LatencyJob, progress: { done: number }
   const xns = `${job.ns}lx`;
   const client = new Redis(url);
   await client.ping();
-  subjects.push({ name: 'ioredis await XADD', ns: xns, call: (i) => client.xadd(streamKey(xns, peerShardOf(w, i)), '*', ...fieldsAt(w, i)), close: async () => client.disconnect(), warmup, samplesUs: [], errors: [] });
+  subjects.push({
+    name: 'ioredis await XADD',
+    ns: xns,
+    call: (i) => client.xadd(streamKey(xns, peerShardOf(w, i)), '*', ...fieldsAt(w, i)),
+    close: async () => client.disconnect(),
+    warmup,
+    samplesUs: [],
+    errors: [],
+  });
   for (const [suffix, label, extra, warm] of [
     ['la', 'producer send, adaptiveLinger:true', {}, warmup],
     ['lp', 'producer send, adaptiveLinger:false lingerMs:5', { adaptiveLinger: false, lingerMs: 5 }, Math.min(warmup, LINGER_WARMUP)],

@@ -79,4 +79,3 @@ export function summarisePairs(a: readonly number[], b: readonly number[]): Pair
   const ratios = a.map((x, i) => b[i]! / x);
   return { rounds: a.length, medianA: median([...a]), medianB: median([...b]), medianRatio: median(ratios), bAbove: ratios.filter((r) => r > 1).length };
 }
-

@@ -87,7 +87,17 @@ async function runCaseJob(job: CaseJob, progress: { done: number }): Promise<Cas
   const admin = new Redis(job.url);
   const baselineRss = process.memoryUsage().rss;
   try {
-    const env = (ns: string, n: number) => ({ url: job.url, w, ns, n, latency: new LatencyRecorder(), clock: new Stopwatch(), progress, producerConfig: job.producerConfig, deliveryLatency: job.deliveryLatency });
+    const env = (ns: string, n: number) => ({
+      url: job.url,
+      w,
+      ns,
+      n,
+      latency: new LatencyRecorder(),
+      clock: new Stopwatch(),
+      progress,
+      producerConfig: job.producerConfig,
+      deliveryLatency: job.deliveryLatency,
+    });
     if (job.warmup > 0) {
       const warm = env(`${job.ns}w`, job.warmup);
       await deleteNamespace(admin, warm.ns);

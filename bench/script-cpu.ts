@@ -132,5 +132,7 @@ console.log('| case | records/s | server CPU µs/rec | vs pipeline | script µs/
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const [name, r] of results) {
   const f = (xs: number[], d = 2) => median(xs).toFixed(d);
-  console.log(`| ${name} | ${Math.round(median(r.rate)).toLocaleString('en-US')} | ${f(r.cpu)} | ${(median(r.cpu) / base).toFixed(2)}× | ${name.startsWith('pipeline') ? '–' : f(r.script)} | ${f(r.inB, 0)} | ${f(r.outB, 0)} | ${f(r.client)} |`);
+  console.log(
+    `| ${name} | ${Math.round(median(r.rate)).toLocaleString('en-US')} | ${f(r.cpu)} | ${(median(r.cpu) / base).toFixed(2)}× | ${name.startsWith('pipeline') ? '–' : f(r.script)} | ${f(r.inB, 0)} | ${f(r.outB, 0)} | ${f(r.client)} |`,
+  );
 }

@@ -145,7 +145,9 @@ export function lineChartsSvg(chart: LineCharts): string {
   const ly = top - 36;
   names.forEach((name, s) => {
     const c = COLOURS[s % COLOURS.length];
-    out.push(`<line x1="${lx}" y1="${ly}" x2="${lx + 18}" y2="${ly}" stroke="${c}" stroke-width="2"/><circle cx="${lx + 9}" cy="${ly}" r="3" fill="${c}"/><text x="${lx + 24}" y="${ly + 4}">${esc(name)}</text>`);
+    out.push(
+      `<line x1="${lx}" y1="${ly}" x2="${lx + 18}" y2="${ly}" stroke="${c}" stroke-width="2"/><circle cx="${lx + 9}" cy="${ly}" r="3" fill="${c}"/><text x="${lx + 24}" y="${ly + 4}">${esc(name)}</text>`,
+    );
     lx += 36 + name.length * 6.5;
   });
   if (chart.flagNote) {

@@ -163,7 +163,11 @@ export async function runSweep(run: Run): Promise<void> {
   for (const def of cases) {
     const ok = points.map((p) => ({ p, s: summary(p, def.id) })).filter(({ s }) => (s.p99CallUs ?? 0) <= BLOCKING_LIMIT_US);
     const best = ok.reduce<(typeof ok)[number] | undefined>((a, b) => (a === undefined || b.s.recordsPerSec > a.s.recordsPerSec ? b : a), undefined);
-    lines.push(best ? `- ${def.name}: ${knobsText(best.p.knobs)} → ${fmtInt(best.s.recordsPerSec)} rec/s (${fmtRatio(best.s.recordsPerSec / summary(defaultPoint, def.id).recordsPerSec)} the defaults), p99 call ${blocking(best.s.p99CallUs)}` : `- ${def.name}: no point kept the p99 call ≤ 2 ms`);
+    lines.push(
+      best
+        ? `- ${def.name}: ${knobsText(best.p.knobs)} → ${fmtInt(best.s.recordsPerSec)} rec/s (${fmtRatio(best.s.recordsPerSec / summary(defaultPoint, def.id).recordsPerSec)} the defaults), p99 call ${blocking(best.s.p99CallUs)}`
+        : `- ${def.name}: no point kept the p99 call ≤ 2 ms`,
+    );
   }
   lines.push('', `${run.footer} · ${elapsed(startedAt)} (m:ss)`);
   process.stdout.write(lines.join('\n') + '\n');

@@ -64,7 +64,11 @@ function parseArgs(argv: string[]): Options {
   if (mode !== 'memory' && !SIZES.includes(valueBytes)) throw new UsageError(`--value-bytes must be one of ${SIZES.join(', ')}, got ${valueBytes}`);
   const keys = flags.string('keys') ?? 'random';
   if (keys !== 'random' && keys !== 'keyless') throw new UsageError(`--keys must be "random" or "keyless", got ${JSON.stringify(keys)}`);
-  const cases = flags.string('cases')?.split(',').map((s) => s.trim()).filter(Boolean);
+  const cases = flags
+    .string('cases')
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const id of cases ?? []) if (!CASES.some((c) => c.id === id)) throw new UsageError(`--cases: unknown case ${JSON.stringify(id)}; known: ${CASES.map((c) => c.id).join(', ')}`);
   const outName = mode === 'default' ? 'latest.json' : `${mode}-latest.json`;
   const opts: Options = {
@@ -153,10 +157,7 @@ async function runSuite(run: Run, valueBytes: number, startedAt: number, label: 
 function suiteTable(run: Run, suite: SuiteResult): string[] {
   const { opts } = run;
   const keys = opts.keys === 'keyless' ? 'keyless records' : 'random keys';
-  const baseline = medianOf(
-    Object.values(suite.reps).flat(),
-    (r) => r.baselineRssMiB,
-  );
+  const baseline = medianOf(Object.values(suite.reps).flat(), (r) => r.baselineRssMiB);
   return [
     `### Throughput (median of ${opts.reps} reps, ${opts.shards} shards, ${sizeLabel(suite.valueBytes)} values, ${keys})`,
     '',
@@ -171,7 +172,10 @@ function throughputSvg(run: Run, suites: SuiteResult[]): string {
   const { opts } = run;
   const first = suites[0]!;
   return barChartSvg({
-    title: suites.length === 1 ? `Records/s per case — ${sizeLabel(first.valueBytes)} values, ${opts.shards} shards, ${opts.keys === 'keyless' ? 'keyless' : 'random keys'}` : `Records/s per case and value size — ${opts.shards} shards`,
+    title:
+      suites.length === 1
+        ? `Records/s per case — ${sizeLabel(first.valueBytes)} values, ${opts.shards} shards, ${opts.keys === 'keyless' ? 'keyless' : 'random keys'}`
+        : `Records/s per case and value size — ${opts.shards} shards`,
     subtitle: `median of ${opts.reps} reps · ratio = vs ${PIPELINE} · ${run.where}`,
     series: suites.map((s) => sizeLabel(s.valueBytes)),
     kinds: ['plain client', 'limit (no producer)', 'producer'],
@@ -231,7 +235,19 @@ async function memoryMode(run: Run): Promise<void> {
   const startedAt = performance.now();
   const bufferMaxBytes = opts.bufferMiB * 2 ** 20;
   run.progress.line(`memory: ${fmtInt(opts.records)} records of ${sizeLabel(opts.valueBytes)} from ${opts.callers} callers, bufferMaxBytes ${opts.bufferMiB} MiB`);
-  const job = { kind: 'memory', url: run.url, ns: `${run.runTag}m`, n: opts.records, seed: opts.seed, valueBytes: opts.valueBytes, keys: opts.keys, shards: opts.shards, callers: opts.callers, bufferMaxBytes, sampleMs: opts.sampleMs } as const;
+  const job = {
+    kind: 'memory',
+    url: run.url,
+    ns: `${run.runTag}m`,
+    n: opts.records,
+    seed: opts.seed,
+    valueBytes: opts.valueBytes,
+    keys: opts.keys,
+    shards: opts.shards,
+    callers: opts.callers,
+    bufferMaxBytes,
+    sampleMs: opts.sampleMs,
+  } as const;
   const r: MemoryResult = await runChild(job, (done) => run.progress.update(`memory: ${fmtInt(done)}/${fmtInt(opts.records)} records delivered · ${elapsed(startedAt)}`));
   run.progress.clear();
   const mib = (b: number) => (b / 2 ** 20).toFixed(1);

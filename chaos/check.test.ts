@@ -93,8 +93,7 @@ describe('chaos checks', () => {
   it('list a loss a SIGKILL explains apart, but not one written long before it', () => {
     const c = clean();
     c.streams[0]!.splice(1, 1);
-    const withKillAt = (at: number) =>
-      check({ schedule, namespace: ns, topic, streams: c.streams, sent: c.records, observed: c.obs, kills: [{ at, shards: 'all' }], settleBoundMs: 1_000 });
+    const withKillAt = (at: number) => check({ schedule, namespace: ns, topic, streams: c.streams, sent: c.records, observed: c.obs, kills: [{ at, shards: 'all' }], settleBoundMs: 1_000 });
     const explained = withKillAt(500);
     expect(explained.violations).toEqual([]);
     expect(explained.allowedLoss).toHaveLength(1);

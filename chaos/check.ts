@@ -77,7 +77,10 @@ export function check(input: CheckInput): CheckResult {
   let slowestSettleMs = 0;
   for (const s of sends) if (s.settle !== undefined) slowestSettleMs = Math.max(slowestSettleMs, s.settle - s.start);
   const slow = sends.filter((s) => s.settle !== undefined && s.settle - s.start > settleBoundMs).sort((a, b) => b.settle! - b.start - (a.settle! - a.start));
-  add(`settled later than ${settleBoundMs}ms`, slow.map((s) => `${Math.round(s.settle! - s.start)}ms: ${describeSent(s)}`));
+  add(
+    `settled later than ${settleBoundMs}ms`,
+    slow.map((s) => `${Math.round(s.settle! - s.start)}ms: ${describeSent(s)}`),
+  );
   // A rejection other than BufferFullError breaks the contract (compensation is on).
   add('rejected', sends.filter((s) => s.error !== undefined && !(s.error instanceof BufferFullError)).map(describeSent));
 
@@ -108,7 +111,10 @@ export function check(input: CheckInput): CheckResult {
   // 3. Nothing duplicated.
   const duplicated: string[] = [];
   for (const [value, list] of where) {
-    if (list.length > 1) duplicated.push(`${value} ×${list.length} at ${list.map((w) => `${streamOf(w.shard)} ${w.id}${replayedIds.has(`${streamOf(w.shard)} ${w.id}`) ? ' (replayed)' : ''}`).join(', ')}; ${byValue.get(value) ? describeSent(byValue.get(value)!) : ''}`);
+    if (list.length > 1)
+      duplicated.push(
+        `${value} ×${list.length} at ${list.map((w) => `${streamOf(w.shard)} ${w.id}${replayedIds.has(`${streamOf(w.shard)} ${w.id}`) ? ' (replayed)' : ''}`).join(', ')}; ${byValue.get(value) ? describeSent(byValue.get(value)!) : ''}`,
+      );
   }
   add('duplicated', duplicated);
 
@@ -121,7 +127,11 @@ export function check(input: CheckInput): CheckResult {
     const at = where.get(s.value)?.find((w) => streamOf(w.shard) === ack.stream && w.id === ack.id);
     if (!where.has(s.value) && lossExplained(s, schedule, kills, replayedAt, settleBoundMs)) continue; // listed as lost by design
     if (!at || ack.stream !== streamOf(ack.shard)) {
-      const found = where.get(s.value)?.map((w) => `${streamOf(w.shard)} ${w.id}`).join(', ') ?? 'nowhere';
+      const found =
+        where
+          .get(s.value)
+          ?.map((w) => `${streamOf(w.shard)} ${w.id}`)
+          .join(', ') ?? 'nowhere';
       wrongAck.push(`${describeSent(s)}; value found at ${found}`);
     }
   }

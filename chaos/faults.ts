@@ -185,7 +185,12 @@ async function clusterFault(env: ClusterEnv, fault: Fault, ctx: FaultContext): P
       const started = ctx.now();
       await nodeCommand(port, 'CLUSTER', 'FAILOVER');
       const deadline = Date.now() + 15_000;
-      while ((await cluster.nodes.find((n) => n.port === port)!.role().catch(() => 'replica')) !== 'master') {
+      while (
+        (await cluster.nodes
+          .find((n) => n.port === port)!
+          .role()
+          .catch(() => 'replica')) !== 'master'
+      ) {
         if (Date.now() > deadline) return `replica ${port} of ${master} not promoted after 15 s`;
         await sleep(50);
       }

@@ -117,7 +117,10 @@ export async function runRound(env: Env, schedule: Schedule): Promise<RoundResul
   try {
     // Servers restarted by the previous round may still be settling: connecting is not under test here.
     for (const giveUpAt = Date.now() + 15_000; ; ) {
-      const error = await producer.connect().then(() => undefined, (err: unknown) => err);
+      const error = await producer.connect().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
       if (error === undefined) break;
       if (Date.now() > giveUpAt) throw error;
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -151,8 +154,12 @@ export async function runRound(env: Env, schedule: Schedule): Promise<RoundResul
       if (stats?.value.pending === 0 && stats.value.dead === 0 && journaled?.value === 0) break;
       if (Date.now() > deadline) {
         const parked = await within(2_000, producer.compensation.list(topic, { count: 5 })).catch(() => undefined);
-        const sample = (parked?.value ?? []).map((e) => `${e.id} shard ${e.shard} attempts ${e.attempts} ${e.persisted} parked@${new Date(e.parkedAt).toISOString().slice(11, 23)} last error: ${e.lastError || '-'}`);
-        hangs.push(`still parked ${Math.round(REPLAY_DEADLINE_MS / 1000)}s after the drain started (${last})${sample.length ? `: ${sample.join('; ')}` : ''}; journal files: ${journalFiles(journalDir, namespace)}`);
+        const sample = (parked?.value ?? []).map(
+          (e) => `${e.id} shard ${e.shard} attempts ${e.attempts} ${e.persisted} parked@${new Date(e.parkedAt).toISOString().slice(11, 23)} last error: ${e.lastError || '-'}`,
+        );
+        hangs.push(
+          `still parked ${Math.round(REPLAY_DEADLINE_MS / 1000)}s after the drain started (${last})${sample.length ? `: ${sample.join('; ')}` : ''}; journal files: ${journalFiles(journalDir, namespace)}`,
+        );
         break;
       }
       await sleep(100);

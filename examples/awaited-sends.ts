@@ -22,6 +22,8 @@ await withRedis(async (url) => {
   );
   const seconds = (performance.now() - started) / 1000;
   const records = callers * perCaller;
-  console.log(`${callers} callers awaited ${records} sends in ${seconds.toFixed(2)} s (${Math.round(records / seconds)} records/s), ${calls} Lua calls (${(records / calls).toFixed(1)} records per call)`);
+  console.log(
+    `${callers} callers awaited ${records} sends in ${seconds.toFixed(2)} s (${Math.round(records / seconds)} records/s), ${calls} Lua calls (${(records / calls).toFixed(1)} records per call)`,
+  );
   await producer.close();
 });

@@ -72,8 +72,15 @@ await withRedis(async (url) => {
   console.log(`  stats: pending ${after.pending}, due ${after.due}, dead ${after.dead}`);
   const entries = (await admin.xrange(stream, '-', '+')) as [string, string[]][];
   console.log(`  XRANGE ${stream}: ${entries.map(([id, fields]) => `${id} payload=${fields[1]}`).join(', ')}`);
-  const expected = wanted.map((e) => String(e.fields[1])).sort().join(',');
-  const ok = entries.map(([, fields]) => fields[1]).sort().join(',') === expected && after.pending + after.dead === 0;
+  const expected = wanted
+    .map((e) => String(e.fields[1]))
+    .sort()
+    .join(',');
+  const ok =
+    entries
+      .map(([, fields]) => fields[1])
+      .sort()
+      .join(',') === expected && after.pending + after.dead === 0;
   console.log(ok ? 'every wanted record is in its stream, the store is empty' : 'MISMATCH: see above');
   if (!ok) process.exitCode = 1;
 

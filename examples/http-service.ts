@@ -88,9 +88,7 @@ await withRedis(async (url) => {
   clearTimeout(grace);
   console.log('every request answered; closing the producer');
   await producer.close(); // flushes; anything it cannot deliver is parked, never dropped
-  console.log(
-    `producer closed: ${counts.delivered} delivered, ${counts.parked} parked, ${counts.invalid} invalid, ${counts.refused} refused`,
-  );
+  console.log(`producer closed: ${counts.delivered} delivered, ${counts.parked} parked, ${counts.invalid} invalid, ${counts.refused} refused`);
 });
 
 /** The request body, or undefined when it exceeds MAX_BODY_BYTES. */

@@ -16,9 +16,7 @@ await withRedis(async (url) => {
   else console.log(`send       → parked for replay as ${ack.compensationId}: ${ack.error.message}`);
 
   // 2. Many records, one result each, in input order.
-  const results = await producer.sendBatch(
-    Array.from({ length: 5 }, (_, i) => ({ topic: 'orders', key: `user-${i}`, value: JSON.stringify({ total: i }) })),
-  );
+  const results = await producer.sendBatch(Array.from({ length: 5 }, (_, i) => ({ topic: 'orders', key: `user-${i}`, value: JSON.stringify({ total: i }) })));
   console.log(`sendBatch  → ${results.map((r) => (r.status === 'delivered' ? `${r.stream}@${r.id}` : r.status)).join(', ')}`);
 
   // 3. Fire-and-forget: produce() returns at once; outcomes arrive as events.

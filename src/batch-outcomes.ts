@@ -38,7 +38,9 @@ export class BatchOutcomes {
   /** The script wrote the batch (or had written it): every waiter gets its id. */
   delivered(state: ShardState, batch: Batch<SendAck>, reply: PublishReply, calledAt: number): void {
     const { events, now } = this.deps;
-    this.hook(() => this.deps.stats?.batchDelivered(state.topic.name, state.shard, state.stream, batch.count, batch.bytes - batch.count * RECORD_OVERHEAD_BYTES, calledAt - batch.createdAt, now() - calledAt));
+    this.hook(() =>
+      this.deps.stats?.batchDelivered(state.topic.name, state.shard, state.stream, batch.count, batch.bytes - batch.count * RECORD_OVERHEAD_BYTES, calledAt - batch.createdAt, now() - calledAt),
+    );
     // Ids are built only for those who asked: a fire-and-forget batch with no `delivery` listener
     // never turns the script's one-id reply into a thousand strings.
     // A duplicate whose entries were trimmed since answers fewer ids: the first stands for the rest.
@@ -71,11 +73,12 @@ export class BatchOutcomes {
     // Its reply was lost: the shard's next batch first learns whether it landed (and fences it if not).
     if (persisted === 'possibly' && this.deps.idempotent) state.unsettled = { seq: batch.seq, count: batch.count };
     const info: FailedBatch = { topic: state.topic.name, shard: state.shard, stream: state.stream, records: batch.count, attempts: batch.attempts, seq: batch.seq };
-    const error = new DeliveryError(
-      `Could not deliver ${batch.count} record(s) to ${state.stream} after ${batch.attempts} attempt(s): ${describeFailure(cause)}`,
-      code,
-      { retriable, persisted, cause, batch: info },
-    );
+    const error = new DeliveryError(`Could not deliver ${batch.count} record(s) to ${state.stream} after ${batch.attempts} attempt(s): ${describeFailure(cause)}`, code, {
+      retriable,
+      persisted,
+      cause,
+      batch: info,
+    });
     const park = this.deps.park;
     if (park === undefined || cause instanceof TopicConfigError) {
       this.fail(batch, error, cause);
@@ -90,7 +93,12 @@ export class BatchOutcomes {
     try {
       parkedIn = await parking;
     } catch (parkError) {
-      const failure = new DeliveryError(`Could not park ${entries.length} undeliverable record(s) of ${state.stream} in Redis nor in the journal: ${describeFailure(parkError)}`, 'ERR_PARK_FAILED', { retriable: false, persisted, cause: parkError, batch: info });
+      const failure = new DeliveryError(`Could not park ${entries.length} undeliverable record(s) of ${state.stream} in Redis nor in the journal: ${describeFailure(parkError)}`, 'ERR_PARK_FAILED', {
+        retriable: false,
+        persisted,
+        cause: parkError,
+        batch: info,
+      });
       this.fail(batch, failure, cause);
       return;
     }
@@ -114,11 +122,12 @@ export class BatchOutcomes {
     const unheard = this.unheard;
     if (unheard === undefined) return undefined;
     this.unheard = undefined;
-    return new DeliveryError(
-      `${unheard.records} produced record(s) failed while nothing listened to the 'error' event; the last failure: ${unheard.error.message}`,
-      unheard.error.code,
-      { retriable: unheard.error.retriable, persisted: unheard.error.persisted, cause: unheard.error, batch: unheard.error.batch },
-    );
+    return new DeliveryError(`${unheard.records} produced record(s) failed while nothing listened to the 'error' event; the last failure: ${unheard.error.message}`, unheard.error.code, {
+      retriable: unheard.error.retriable,
+      persisted: unheard.error.persisted,
+      cause: unheard.error,
+      batch: unheard.error.batch,
+    });
   }
 
   /** Runs a stats hook; a hook that throws is reported, never turns a written batch into a failure. */

@@ -98,8 +98,7 @@ export class BufferGate {
 
   private fullError(bytes: number, waitedMs: number): BufferFullError {
     return new BufferFullError(
-      `The producer buffer is full: ${this.used} of bufferMaxBytes (${this.maxBytes}) bytes are in use and a ` +
-        `${bytes}-byte record did not fit within maxBlockMs (${waitedMs} ms)`,
+      `The producer buffer is full: ${this.used} of bufferMaxBytes (${this.maxBytes}) bytes are in use and a ` + `${bytes}-byte record did not fit within maxBlockMs (${waitedMs} ms)`,
     );
   }
 }

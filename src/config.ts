@@ -44,29 +44,30 @@ const topicSchema = z.strictObject({
   trim: trimSchema.nullable().optional(),
 });
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
 
-const clusterNode = z.union([
-  z.string().min(1),
-  z.number().int(),
-  z.strictObject({ host: z.string().optional(), port: z.number().int().min(1).max(65535).optional() }),
-]);
+const clusterNode = z.union([z.string().min(1), z.number().int(), z.strictObject({ host: z.string().optional(), port: z.number().int().min(1).max(65535).optional() })]);
 
 /**
  * Where to connect. A URL (`redis://` or `rediss://`), ioredis options, `{ cluster: [...nodes],
  * options? }`, or an ioredis `Redis`/`Cluster` the caller owns (left open by `close()`).
  */
-const redisSchema = z.union([
-  z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL'),
-  z.custom<Redis | Cluster>((v) => v instanceof Redis || v instanceof Cluster),
-  z.strictObject({ cluster: z.array(clusterNode).min(1), options: z.custom<ClusterOptions>(isPlainObject).optional() }),
-  z.custom<RedisOptions>((v) => isPlainObject(v) && !('cluster' in v), 'expected ioredis options'),
-], { error: 'expected a redis:// or rediss:// URL, ioredis options, { cluster: [...nodes] } or an ioredis Redis/Cluster instance' });
+const redisSchema = z.union(
+  [
+    z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL'),
+    z.custom<Redis | Cluster>((v) => v instanceof Redis || v instanceof Cluster),
+    z.strictObject({ cluster: z.array(clusterNode).min(1), options: z.custom<ClusterOptions>(isPlainObject).optional() }),
+    z.custom<RedisOptions>((v) => isPlainObject(v) && !('cluster' in v), 'expected ioredis options'),
+  ],
+  { error: 'expected a redis:// or rediss:// URL, ioredis options, { cluster: [...nodes] } or an ioredis Redis/Cluster instance' },
+);
 
 /** Where undeliverable records go, and how they come back. */
 const compensationSchema = z.strictObject({
-  enabled: z.boolean().default(true).describe('Park records that cannot be delivered (in Redis, or in the local journal when Redis is down) and replay them. `false`: they fail with `DeliveryError` instead.'),
+  enabled: z
+    .boolean()
+    .default(true)
+    .describe('Park records that cannot be delivered (in Redis, or in the local journal when Redis is down) and replay them. `false`: they fail with `DeliveryError` instead.'),
   journalDir: z
     .string()
     .min(1)
@@ -81,7 +82,9 @@ const compensationSchema = z.strictObject({
       batchSize: int(1, 10_000).default(500).describe('Most records one replay round claims per topic.'),
       leaseMs: int(1_000, 86_400_000)
         .default(180_000)
-        .describe("How long a claimed record is reserved for one producer (on the server's clock). Must exceed `deliveryTimeoutMs`. A replay outliving its lease still writes nothing twice: the next claimer first checks whether the replay batch landed."),
+        .describe(
+          "How long a claimed record is reserved for one producer (on the server's clock). Must exceed `deliveryTimeoutMs`. A replay outliving its lease still writes nothing twice: the next claimer first checks whether the replay batch landed.",
+        ),
       backoffMs: int(10, 3_600_000).default(1_000).describe('First delay before a failed replay is tried again; doubles per attempt (±20% jitter).'),
       backoffMaxMs: int(10, 86_400_000).default(60_000).describe('Largest delay between replay attempts. At least `backoffMs`.'),
     })
@@ -90,7 +93,8 @@ const compensationSchema = z.strictObject({
 
 export const producerConfigSchema = z.strictObject({
   redis: redisSchema.default('redis://127.0.0.1:6379').meta({
-    description: 'Where to connect: a `redis://`/`rediss://` URL, ioredis options, `{ cluster: [...nodes], options? }` for Redis Cluster, or an ioredis `Redis`/`Cluster` you own (used as it is, left open by `close()`).',
+    description:
+      'Where to connect: a `redis://`/`rediss://` URL, ioredis options, `{ cluster: [...nodes], options? }` for Redis Cluster, or an ioredis `Redis`/`Cluster` you own (used as it is, left open by `close()`).',
     accepts: 'URL, ioredis options, `{ cluster }` or a client',
   }),
   namespace: name('namespace').default('rsp').describe('First part of every key. No `{`, `}`, `:` or whitespace, at most 128 characters.'),
@@ -100,40 +104,35 @@ export const producerConfigSchema = z.strictObject({
     accepts: '`{ [topic]: { shards?, trim? } }`',
   }),
   trim: trimSchema.optional().meta({
-    description: 'Trimming after each batch, in the same script call, for every topic that does not set its own: `maxlen` keeps about `threshold` newest entries, `minid` drops ids below `threshold`; `exact: false` (default) uses `~`, which trims whole macro nodes only and is far cheaper. Off when unset.',
+    description:
+      'Trimming after each batch, in the same script call, for every topic that does not set its own: `maxlen` keeps about `threshold` newest entries, `minid` drops ids below `threshold`; `exact: false` (default) uses `~`, which trims whole macro nodes only and is far cheaper. Off when unset.',
     accepts: "`{ strategy: 'maxlen' | 'minid', threshold, exact? }`",
   }),
-  lingerMs: int(0, 60_000)
-    .default(5)
-    .describe("How long a batch may wait for more records, when its shard is busy or `adaptiveLinger` is off (Kafka's `linger.ms`)."),
+  lingerMs: int(0, 60_000).default(5).describe("How long a batch may wait for more records, when its shard is busy or `adaptiveLinger` is off (Kafka's `linger.ms`)."),
   adaptiveLinger: z
     .boolean()
     .default(true)
-    .describe("A shard with nothing in flight sends at the end of the current tick instead of waiting `lingerMs`, so a lone awaited send costs about one round trip; a busy shard's next batch fills up behind its in-flight call. `false`: Kafka's plain linger."),
-  batchMaxRecords: int(1, 100_000)
-    .default(500)
-    .describe('Most records in one script call; bounds how long one call blocks Redis (≈1 ms at 500 records of 100 bytes, ≈2 ms at 1000).'),
+    .describe(
+      "A shard with nothing in flight sends at the end of the current tick instead of waiting `lingerMs`, so a lone awaited send costs about one round trip; a busy shard's next batch fills up behind its in-flight call. `false`: Kafka's plain linger.",
+    ),
+  batchMaxRecords: int(1, 100_000).default(500).describe('Most records in one script call; bounds how long one call blocks Redis (≈1 ms at 500 records of 100 bytes, ≈2 ms at 1000).'),
   batchMaxBytes: int(1024, 512 * 1024 * 1024)
     .default(1024 * 1024)
     .describe('Most record bytes in one script call. At most `bufferMaxBytes`.'),
-  maxInFlight: int(1, 1024)
-    .default(8)
-    .describe("Script calls in flight at once across all shards; at most one per shard, which keeps each shard's order."),
+  maxInFlight: int(1, 1024).default(8).describe("Script calls in flight at once across all shards; at most one per shard, which keeps each shard's order."),
   bufferMaxBytes: int(1024, 2 ** 40)
     .default(32 * 1024 * 1024)
     .describe("Bytes of records accepted and not yet settled, buffered or in flight (Kafka's `buffer.memory`)."),
-  maxBlockMs: int(0, 3_600_000)
-    .default(60_000)
-    .describe('How long `send()` waits for buffer room before it rejects with `BufferFullError`. `produce()` never waits: it throws at once.'),
+  maxBlockMs: int(0, 3_600_000).default(60_000).describe('How long `send()` waits for buffer room before it rejects with `BufferFullError`. `produce()` never waits: it throws at once.'),
   deliveryTimeoutMs: int(1, 3_600_000)
     .default(120_000)
     .describe("Upper bound from accepting a record to its outcome, retries included; a record still undelivered then is parked. Also `close()`'s default wait."),
   requestTimeoutMs: int(1, 600_000)
     .default(5_000)
-    .describe('Deadline of every Redis call the producer makes; a call without an answer by then counts as failed, its reply lost, and a connection the producer created is replaced once its oldest call waited this long. At most `deliveryTimeoutMs`.'),
-  retryBackoffMs: int(0, 60_000)
-    .default(100)
-    .describe('First retry delay after a retriable failure; doubles per attempt, ±20% jitter.'),
+    .describe(
+      'Deadline of every Redis call the producer makes; a call without an answer by then counts as failed, its reply lost, and a connection the producer created is replaced once its oldest call waited this long. At most `deliveryTimeoutMs`.',
+    ),
+  retryBackoffMs: int(0, 60_000).default(100).describe('First retry delay after a retriable failure; doubles per attempt, ±20% jitter.'),
   retryBackoffMaxMs: int(0, 600_000).default(1_000).describe('Largest retry delay. At least `retryBackoffMs`.'),
   partitioner: z
     .union([z.enum(['crc32', 'murmur2']), z.custom<PartitionerFn>((v) => typeof v === 'function', 'expected a function (key: Buffer, shards: number) => number')])
@@ -145,31 +144,42 @@ export const producerConfigSchema = z.strictObject({
   idempotent: z
     .boolean()
     .default(true)
-    .describe("Each batch carries this producer's id and the shard's next sequence number; the batch script writes a (producer, sequence) at most once, so a retry after a lost reply cannot duplicate. `false`: a lost reply is not retried but parked as possibly persisted, and replay may duplicate it (at-least-once)."),
+    .describe(
+      "Each batch carries this producer's id and the shard's next sequence number; the batch script writes a (producer, sequence) at most once, so a retry after a lost reply cannot duplicate. `false`: a lost reply is not retried but parked as possibly persisted, and replay may duplicate it (at-least-once).",
+    ),
   producerId: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected 1 to 64 letters, digits, "_" or "-"')
     .optional()
-    .describe("Names this producer in its idempotence state, compensation entry ids and journal file: 1–64 letters, digits, `_` or `-`. Each producer instance adds a fresh session suffix, so two instances with the same id (a restart, two replicas configured alike) never share sequence numbers. Default: random per instance."),
+    .describe(
+      'Names this producer in its idempotence state, compensation entry ids and journal file: 1–64 letters, digits, `_` or `-`. Each producer instance adds a fresh session suffix, so two instances with the same id (a restart, two replicas configured alike) never share sequence numbers. Default: random per instance.',
+    ),
   idempotenceStateTtlMs: int(60_000, 30 * 24 * 3_600_000)
     .default(7 * 24 * 3_600_000)
-    .describe("How long a shard keeps a producer's idempotence state (`{ns:topic:shard}:p:<sessionId>`) after its last batch. A possibly-persisted record replayed later than this could be written twice."),
+    .describe(
+      "How long a shard keeps a producer's idempotence state (`{ns:topic:shard}:p:<sessionId>`) after its last batch. A possibly-persisted record replayed later than this could be written twice.",
+    ),
   acks: z
     .enum(['leader', 'all'])
     .default('leader')
-    .describe("`leader`: a batch is acknowledged when the master ran its script. `all`: also after `WAIT` saw it on `ackReplicas` replicas (same connection, same node), so a failover cannot lose an acknowledged record (Kafka's `acks`). A short `WAIT` is retried idempotently."),
+    .describe(
+      "`leader`: a batch is acknowledged when the master ran its script. `all`: also after `WAIT` saw it on `ackReplicas` replicas (same connection, same node), so a failover cannot lose an acknowledged record (Kafka's `acks`). A short `WAIT` is retried idempotently.",
+    ),
   ackReplicas: int(1, 100).default(1).describe("With `acks: 'all'`: how many replicas must have each batch."),
   /** Parking undeliverable records in Redis (or a local journal) and replaying them. */
   compensation: compensationSchema.prefault({}),
   maxRecordBytes: int(1, 512 * 1024 * 1024)
     .default(1024 * 1024)
     .describe('Largest record: value + key + header names and values, in bytes. At most `bufferMaxBytes`.'),
-  maxHeaders: int(0, 3_900).default(64).describe("Most headers on one record (at most 3900: the batch script passes a record's fields to one `XADD` through Lua's `unpack`, which takes about 8000 values)."),
+  maxHeaders: int(0, 3_900)
+    .default(64)
+    .describe("Most headers on one record (at most 3900: the batch script passes a record's fields to one `XADD` through Lua's `unpack`, which takes about 8000 values)."),
   statsIntervalMs: int(0, 86_400_000)
     .refine((ms) => !(Number.isInteger(ms) && ms > 0 && ms < 10), 'expected 0 (off) or at least 10')
     .default(5_000)
     .meta({
-      description: "How often the `stats` event fires (librdkafka's `statistics.interval.ms`); `0` turns it off. No payload is built while nobody listens, and the timer never keeps the process alive. See docs/metrics.md.",
+      description:
+        "How often the `stats` event fires (librdkafka's `statistics.interval.ms`); `0` turns it off. No payload is built while nobody listens, and the timer never keeps the process alive. See docs/metrics.md.",
       accepts: '`0` (off) or integer 10–86400000',
     }),
 });

@@ -7,9 +7,7 @@
  * Error messages pass through it, so a mistyped URL never prints its password.
  */
 export function redactCredentials(text: string): string {
-  return text
-    .replace(/((?:\b[a-z][a-z0-9+.-]*:\/\/)?[^\s:/@"'`]*):(?!\/\/)[^\s"'`]+@/gi, '$1:***@')
-    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^\s:/"'`]+@/gi, '$1***@');
+  return text.replace(/((?:\b[a-z][a-z0-9+.-]*:\/\/)?[^\s:/@"'`]*):(?!\/\/)[^\s"'`]+@/gi, '$1:***@').replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^\s:/"'`]+@/gi, '$1***@');
 }
 
 /**

@@ -111,11 +111,7 @@ export class DeliveryError extends ProducerError {
   readonly persisted: Persisted;
   /** The batch that failed, when the error is about one. */
   readonly batch: FailedBatch | undefined;
-  constructor(
-    message: string,
-    code: string,
-    options: { retriable: boolean; cause: unknown; persisted: Persisted; batch?: FailedBatch },
-  ) {
+  constructor(message: string, code: string, options: { retriable: boolean; cause: unknown; persisted: Persisted; batch?: FailedBatch }) {
     super(message, code, options);
     this.persisted = options.persisted;
     this.batch = options.batch;

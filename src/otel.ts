@@ -68,11 +68,28 @@ export function instrumentProducer(producer: Producer, options: InstrumentOption
   const queuedBytes = gauge('rsp.producer.queue.size', 'By', 'Record bytes in accumulators, not yet in a script call');
   const inFlightRecords = gauge('rsp.producer.inflight.records', '{record}', 'Records of the batch in flight on the shard');
   const inFlightBatches = gauge('rsp.producer.inflight.batches', '{batch}', 'Batches being sent (at most maxInFlight)');
-  const observables = [delivered, deliveredBytes, batches, retries, spilled, journaled, failed, replayed, replayFailures, deadLetters, bufferUsed, bufferLimit, queuedRecords, queuedBytes, inFlightRecords, inFlightBatches];
+  const observables = [
+    delivered,
+    deliveredBytes,
+    batches,
+    retries,
+    spilled,
+    journaled,
+    failed,
+    replayed,
+    replayFailures,
+    deadLetters,
+    bufferUsed,
+    bufferLimit,
+    queuedRecords,
+    queuedBytes,
+    inFlightRecords,
+    inFlightBatches,
+  ];
 
   const batchRecords = histogram('rsp.producer.batch.records', '{record}', 'Records per delivered batch', RECORD_BUCKETS);
   const batchSize = histogram('rsp.producer.batch.size', 'By', 'Record bytes per delivered batch', BYTE_BUCKETS);
-  const queueTime = histogram('rsp.producer.queue.time', 's', "Per delivered batch: first record accepted → the script call that wrote it (retries included)", TIME_BUCKETS_S);
+  const queueTime = histogram('rsp.producer.queue.time', 's', 'Per delivered batch: first record accepted → the script call that wrote it (retries included)', TIME_BUCKETS_S);
   const requestDuration = histogram('rsp.producer.request.duration', 's', 'Per delivered batch: script call → reply', TIME_BUCKETS_S);
 
   const observe: BatchObservableCallback = (result) => {

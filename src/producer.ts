@@ -134,7 +134,14 @@ export class Producer extends EventEmitter<ProducerEvents> {
         // claimed them first finds the same answer with check-batch).
         if (landed) {
           const ids = Array.from({ length: count }, (_, i) => entryId(this.sessionId, shard, seq, i));
-          store.landed(topic, ids).catch((err: unknown) => this.emitSafely('error', new DeliveryError(`Could not remove parked copies of a batch that landed: ${String(err)}`, 'ERR_COMPENSATION', { retriable: true, persisted: 'possibly', cause: err })));
+          store
+            .landed(topic, ids)
+            .catch((err: unknown) =>
+              this.emitSafely(
+                'error',
+                new DeliveryError(`Could not remove parked copies of a batch that landed: ${String(err)}`, 'ERR_COMPENSATION', { retriable: true, persisted: 'possibly', cause: err }),
+              ),
+            );
         }
       },
     });
@@ -160,7 +167,11 @@ export class Producer extends EventEmitter<ProducerEvents> {
     this.compensation = compensationApi({ connected, store, parker, replayer: this.replayer });
     if (config.compensation.enabled && config.compensation.replay.enabled) this.replayer.start();
     // No payload is built unless someone listens to `stats` when the timer fires.
-    stats.start(config.statsIntervalMs, () => this.listenerCount('stats') > 0, (event) => this.emitSafely('stats', event));
+    stats.start(
+      config.statsIntervalMs,
+      () => this.listenerCount('stats') > 0,
+      (event) => this.emitSafely('stats', event),
+    );
     this.detachClient = this.watchClient();
   }
 
@@ -223,8 +234,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     const { topic, shard, encoded, size } = this.accept(record);
     if (!this.gate.tryReserve(size)) {
       throw new BufferFullError(
-        `The producer buffer is full: ${this.gate.usedBytes} of bufferMaxBytes (${this.config.bufferMaxBytes}) bytes are in use; ` +
-          'await producer.waitForRoom() before producing more',
+        `The producer buffer is full: ${this.gate.usedBytes} of bufferMaxBytes (${this.config.bufferMaxBytes}) bytes are in use; ` + 'await producer.waitForRoom() before producing more',
       );
     }
     this.sender.append(topic, shard, encoded, size);
@@ -267,7 +277,10 @@ export class Producer extends EventEmitter<ProducerEvents> {
         await this.replayer.stop(timeoutMs);
         // A flush that rejects (produced records failed unheard) still ran to its end.
         const flushed = this.flush().catch((err: unknown) => (unheard = err));
-        const inTime = await withDeadline(flushed, Math.max(1, deadline - Date.now()), 'close()').then(() => true, () => false);
+        const inTime = await withDeadline(flushed, Math.max(1, deadline - Date.now()), 'close()').then(
+          () => true,
+          () => false,
+        );
         if (!inTime) {
           // Out of time: stop retrying; what is left is parked (in Redis, or in the local journal
           // when Redis is down), or with compensation off fails with a DeliveryError. Never silently.

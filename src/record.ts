@@ -31,9 +31,7 @@ const recordSchema = z.strictObject({
   }),
   value: bytes,
   key: bytes.optional(),
-  headers: z
-    .record(z.string().regex(HEADER_NAME, `header name must be ${HEADER_NAME_RULE}`), bytes)
-    .optional(),
+  headers: z.record(z.string().regex(HEADER_NAME, `header name must be ${HEADER_NAME_RULE}`), bytes).optional(),
   shard: z.number().int('expected an integer shard').min(0).optional(),
 });
 

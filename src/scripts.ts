@@ -79,9 +79,7 @@ function commandName(client: Redis | Cluster, name: ScriptName): string {
  * `lua/include/<file>.lua`, so Lua shared by several scripts is written (and checked) once.
  */
 export function loadLua(name: ScriptName): string {
-  return readFileSync(new URL(`${name}.lua`, luaDir), 'utf8').replace(/^--- @include "([a-z-]+)"$/gm, (_line, file: string) =>
-    readFileSync(new URL(`include/${file}.lua`, luaDir), 'utf8').trimEnd(),
-  );
+  return readFileSync(new URL(`${name}.lua`, luaDir), 'utf8').replace(/^--- @include "([a-z-]+)"$/gm, (_line, file: string) => readFileSync(new URL(`include/${file}.lua`, luaDir), 'utf8').trimEnd());
 }
 
 /** Trim arguments of `publish-batch.lua`: strategy ('' = none), operator, threshold. */
@@ -114,14 +112,7 @@ export interface Scripts {
    * `lua/publish-batch.lua`: XADDs the `recordCount` records of `encoded` (from `encodeBatch`) to
    * `stream`, at most once per (producer, seq) when `idem` is given.
    */
-  publishBatch(
-    stream: string,
-    trim: TrimArgs,
-    idem: IdempotenceArgs | undefined,
-    recordCount: number,
-    encoded: (string | Buffer | number)[],
-    wait?: WaitArgs,
-  ): Promise<PublishReply>;
+  publishBatch(stream: string, trim: TrimArgs, idem: IdempotenceArgs | undefined, recordCount: number, encoded: (string | Buffer | number)[], wait?: WaitArgs): Promise<PublishReply>;
   /** `lua/check-batch.lua`: did batch `seq` land? If not, fences it so it never will. */
   checkBatch(stateKey: string, seq: number, stateTtlMs: number): Promise<boolean>;
   /** `lua/ensure-topic.lua`: stores `shards` for the topic if unset; returns the stored count. */

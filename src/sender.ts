@@ -145,10 +145,13 @@ export class Sender {
       });
     } else if (state.timer === undefined) {
       const waited = this.deps.now() - (acc.openSince() ?? this.deps.now());
-      state.timer = setTimeout(() => {
-        state.timer = undefined;
-        this.enqueue(state);
-      }, Math.max(0, lingerMs - waited));
+      state.timer = setTimeout(
+        () => {
+          state.timer = undefined;
+          this.enqueue(state);
+        },
+        Math.max(0, lingerMs - waited),
+      );
     }
   }
 

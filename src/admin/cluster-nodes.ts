@@ -27,8 +27,7 @@ export interface ClusterNodeInfo {
 }
 
 /** `host:port` of a node, as people read it. */
-export const nodeAddress = (node: Pick<ClusterNodeInfo, 'host' | 'port'>): string =>
-  `${node.host.includes(':') ? `[${node.host}]` : node.host}:${node.port}`;
+export const nodeAddress = (node: Pick<ClusterNodeInfo, 'host' | 'port'>): string => `${node.host.includes(':') ? `[${node.host}]` : node.host}:${node.port}`;
 
 /**
  * Parses a `CLUSTER NODES` reply. Each line: `<id> <ip:port@cport[,hostname]> <flags> <master>

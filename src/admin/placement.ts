@@ -134,7 +134,10 @@ export function planBalance(shardSlots: readonly number[], owners: SlotOwners, m
     const asc = [...masters].sort((a, b) => load.get(a)! - load.get(b)!);
     let best: { slot: number; to: string; gain: number } | undefined;
     for (const donor of desc) {
-      const slots = [...owner].filter(([, o]) => o === donor).map(([slot]) => slot).sort((a, b) => a - b);
+      const slots = [...owner]
+        .filter(([, o]) => o === donor)
+        .map(([slot]) => slot)
+        .sort((a, b) => a - b);
       for (const receiver of asc) {
         const gap = load.get(donor)! - load.get(receiver)!;
         if (gap <= 1) break; // receivers only get busier from here
@@ -155,9 +158,7 @@ export function planBalance(shardSlots: readonly number[], owners: SlotOwners, m
     if (!order.includes(best.slot)) order.push(best.slot);
   }
 
-  const moves = order
-    .filter((slot) => owner.get(slot) !== origin.get(slot))
-    .map((slot): SlotMove => ({ slot, from: origin.get(slot)!, to: owner.get(slot)!, shards: shardsInSlot.get(slot)! }));
+  const moves = order.filter((slot) => owner.get(slot) !== origin.get(slot)).map((slot): SlotMove => ({ slot, from: origin.get(slot)!, to: owner.get(slot)!, shards: shardsInSlot.get(slot)! }));
   return { before, moves, after: topicSpread(shardSlots, afterMoves(ownerOf, moves), masters) };
 }
 

@@ -11,10 +11,7 @@
 export type InputFormat = 'lines' | 'json';
 export const INPUT_FORMATS: readonly InputFormat[] = ['lines', 'json'];
 
-export type ParsedLine =
-  | { kind: 'record'; value: string; key?: string }
-  | { kind: 'blank' }
-  | { kind: 'bad'; reason: string };
+export type ParsedLine = { kind: 'record'; value: string; key?: string } | { kind: 'blank' } | { kind: 'bad'; reason: string };
 
 /** Splits `user.id` into the path `['user', 'id']`. */
 export function keyPath(keyField: string): string[] {

@@ -46,7 +46,10 @@ export async function runCli(argv: readonly string[], io: CliIo, commands: reado
       io.stdout.write(overviewHelp(commands, found.group));
       return EXIT.ok;
     }
-    const what = found.group === undefined ? `unknown command ${JSON.stringify(first)}` : `"rsp ${found.group}" needs a subcommand${rest[0] && !rest[0].startsWith('-') ? `; unknown: ${JSON.stringify(rest[0])}` : ''}`;
+    const what =
+      found.group === undefined
+        ? `unknown command ${JSON.stringify(first)}`
+        : `"rsp ${found.group}" needs a subcommand${rest[0] && !rest[0].startsWith('-') ? `; unknown: ${JSON.stringify(rest[0])}` : ''}`;
     io.stderr.write(`rsp: ${what}\n\n${overviewHelp(commands, found.group)}`);
     return EXIT.usage;
   }

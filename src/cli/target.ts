@@ -45,7 +45,10 @@ function urlTarget(url: string, source: string): RedisTarget {
  * and TLS apply to every node (the cluster discovers the others itself).
  */
 function clusterTarget(list: string, source: string): RedisTarget {
-  const entries = list.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const entries = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (entries.length === 0) throw new UsageError(`${source} expects host:port[,host:port…], got ${JSON.stringify(list)}`);
   const nodes: ClusterNode[] = [];
   const redisOptions: { username?: string; password?: string; tls?: object } = {};

@@ -18,9 +18,7 @@ export async function storedShards(client: Redis | Cluster, namespace: string, t
 export async function requireShards(client: Redis | Cluster, namespace: string, topic: string): Promise<number> {
   const shards = await storedShards(client, namespace, topic);
   if (shards === undefined) {
-    throw new CliFailure(
-      `topic "${topic}" does not exist in namespace "${namespace}" (no ${topicMetaKey(namespace, topic)}): nothing was produced to it yet, or it lives in another --namespace`,
-    );
+    throw new CliFailure(`topic "${topic}" does not exist in namespace "${namespace}" (no ${topicMetaKey(namespace, topic)}): nothing was produced to it yet, or it lives in another --namespace`);
   }
   return shards;
 }

@@ -22,12 +22,7 @@ export interface CompensationApi {
 }
 
 /** `producer.compensation`: each call waits for the connection first (the offline queue is off). */
-export function compensationApi(parts: {
-  connected: <T>(call: () => Promise<T>) => Promise<T>;
-  store: CompensationStore;
-  parker: Parker;
-  replayer: Replayer;
-}): CompensationApi {
+export function compensationApi(parts: { connected: <T>(call: () => Promise<T>) => Promise<T>; store: CompensationStore; parker: Parker; replayer: Replayer }): CompensationApi {
   const { connected, store, parker, replayer } = parts;
   return {
     topics: () => connected(() => parker.topics()),

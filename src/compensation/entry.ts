@@ -86,15 +86,7 @@ export interface ParkedBatch {
 }
 
 /** One entry per record of `batch`, sent by `sessionId` to `shard` of `topic`, as parked now. */
-export function parkedEntries(
-  sessionId: string,
-  topic: string,
-  shard: number,
-  batch: ParkedBatch,
-  persisted: Persisted,
-  lastError: string,
-  parkedAt: number,
-): CompensationEntry[] {
+export function parkedEntries(sessionId: string, topic: string, shard: number, batch: ParkedBatch, persisted: Persisted, lastError: string, parkedAt: number): CompensationEntry[] {
   const entries: CompensationEntry[] = [];
   for (let i = 0; i < batch.count; i++) {
     entries.push({

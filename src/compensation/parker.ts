@@ -149,4 +149,3 @@ export class Parker {
     return withDeadline(both, requestTimeoutMs, `Parking ${entries.length} records of "${topic}"`).then(() => undefined);
   }
 }
-

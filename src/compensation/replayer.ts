@@ -185,7 +185,11 @@ export class Replayer {
           throw err;
         });
         rest = rest.slice(marked.length);
-        await store.complete(topic, marked.map((e) => e.id), sessionId);
+        await store.complete(
+          topic,
+          marked.map((e) => e.id),
+          sessionId,
+        );
         for (let i = 0; i < marked.length; i++) {
           outcomes.push('replayed');
           if (events.listening('replay')) events.emit('replay', { topic, shard, entryId: marked[i]!.id, outcome: 'replayed', streamId: i < reply.count ? reply.idAt(i) : undefined });

@@ -209,16 +209,7 @@ export class CompensationStore {
     const k = this.keys(topic);
     // A pipeline, not MULTI: Redis refuses a whole MULTI while over maxmemory, reads included, and
     // an operator needs these counts most exactly then.
-    const replies = await this.call(
-      this.client
-        .pipeline()
-        .zcard(k.zset)
-        .hlen(k.lease)
-        .zcard(k.dead)
-        .zrange(k.zset, '0', '0', 'WITHSCORES')
-        .exec(),
-      `Reading compensation stats of "${topic}"`,
-    );
+    const replies = await this.call(this.client.pipeline().zcard(k.zset).hlen(k.lease).zcard(k.dead).zrange(k.zset, '0', '0', 'WITHSCORES').exec(), `Reading compensation stats of "${topic}"`);
     if (replies === null) throw new ProducerError(`Reading compensation stats of "${topic}" got no reply`, 'ERR_BAD_REPLY', { retriable: true });
     const values = replies.map(([err, value]) => {
       if (err) throw err;
@@ -281,10 +272,7 @@ export class CompensationStore {
     if (ids !== undefined) return this.remove(topic, ids);
     let deleted = 0;
     for (;;) {
-      const n = (await this.call(
-        this.scripts.delete(k, dead ? 'dead' : 'pending', PAGE),
-        `Purging compensation entries of "${topic}"`,
-      )) as number;
+      const n = (await this.call(this.scripts.delete(k, dead ? 'dead' : 'pending', PAGE), `Purging compensation entries of "${topic}"`)) as number;
       deleted += n;
       if (n < PAGE) return deleted;
     }
@@ -332,10 +320,7 @@ export class CompensationStore {
     // A dead id without data cannot be replayed: drop it so requeueing all terminates.
     if (orphans.length > 0) await this.remove(topic, orphans);
     if (pairs.length === 0) return 0;
-    return (await this.call(
-      this.scripts.requeue(k, this.now(), ...pairs),
-      `Requeueing ${pairs.length / 2} dead compensation entries of "${topic}"`,
-    )) as number;
+    return (await this.call(this.scripts.requeue(k, this.now(), ...pairs), `Requeueing ${pairs.length / 2} dead compensation entries of "${topic}"`)) as number;
   }
 
   private async read(topic: string, k: CompensationKeys, ids: string[]): Promise<CompensationEntry[]> {

@@ -109,7 +109,16 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('rsp: help and usage errors', () => {
   it('prints --help for rsp and every command, exit 0', async () => {
-    const commands = [['produce'], ['tail'], ['topic', 'describe'], ['compensation', 'stats'], ['compensation', 'list'], ['compensation', 'replay'], ['compensation', 'purge'], ['compensation', 'requeue-dead']];
+    const commands = [
+      ['produce'],
+      ['tail'],
+      ['topic', 'describe'],
+      ['compensation', 'stats'],
+      ['compensation', 'list'],
+      ['compensation', 'replay'],
+      ['compensation', 'purge'],
+      ['compensation', 'requeue-dead'],
+    ];
     const top = await rsp(['--help']);
     expect(top.code).toBe(0);
     for (const c of commands) expect(top.stdout).toContain(`  ${c.join(' ')}`);
@@ -223,14 +232,14 @@ describe('rsp produce → rsp tail', () => {
     const input = ['{"id":"a"}', 'oops', '', '{"id":"b"}', '{"no_id":1}', '[1]', '{"id":"c"}'].join('\n');
     const run = await rsp(['produce', '--namespace', ns, '--topic', 'mixed', '--format', 'json', '--key-field', 'id', '--on-error', 'skip'], { input });
     expect(run.code).toBe(4);
-    expect(lines(run.stderr)).toEqual([
-      expect.stringMatching(/^line 2: not valid JSON/),
-      'line 5: --key-field "id" is missing',
-      'line 6: --key-field "id" needs a JSON object here, got an array',
-    ]);
+    expect(lines(run.stderr)).toEqual([expect.stringMatching(/^line 2: not valid JSON/), 'line 5: --key-field "id" is missing', 'line 6: --key-field "id" needs a JSON object here, got an array']);
     expect(run.stdout).toMatch(/delivered 3 · parked 0 · failed 0 · bad lines 3/);
     const tailed = await rsp(['tail', '--namespace', ns, '--topic', 'mixed', '--json']);
-    expect(lines(tailed.stdout).map((l) => (JSON.parse(l) as { key: string }).key).sort()).toEqual(['a', 'b', 'c']);
+    expect(
+      lines(tailed.stdout)
+        .map((l) => (JSON.parse(l) as { key: string }).key)
+        .sort(),
+    ).toEqual(['a', 'b', 'c']);
   });
 
   it('tail --follow prints entries produced after it started, until interrupted (exit 0)', async () => {

@@ -327,9 +327,7 @@ describe('compensation store', () => {
     await store.park(topic, [...a, b0]);
     const claimed = await store.claim(topic, { limit: 10, leaseMs: LONG, owner: 'A' });
     expect(ids(claimed)).toEqual([a[0]?.id, b0.id, a[1]?.id, a[2]?.id]);
-    const updated = claimed
-      .filter((e) => e.shard === 0)
-      .map((e) => ({ ...e, attempts: e.attempts + 1, lastError: 'ERR_REDIS_OOM: full', persisted: 'possibly' as const }));
+    const updated = claimed.filter((e) => e.shard === 0).map((e) => ({ ...e, attempts: e.attempts + 1, lastError: 'ERR_REDIS_OOM: full', persisted: 'possibly' as const }));
     const [u0, u1, u2] = updated;
     if (u0 === undefined || u1 === undefined || u2 === undefined) throw new Error('nothing claimed');
     const scores = await client.zrange(keys.zset, 0, '-1', 'WITHSCORES');

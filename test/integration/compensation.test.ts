@@ -92,7 +92,14 @@ describe('compensation: park undeliverable records, replay them later', () => {
     const server = await startRedisServer([], port);
     try {
       // ioredis reconnects with its own backoff; wait until it has.
-      await eventually(() => producer.connect().then(() => true, () => false), 'the producer reconnects');
+      await eventually(
+        () =>
+          producer.connect().then(
+            () => true,
+            () => false,
+          ),
+        'the producer reconnects',
+      );
       const round = await producer.compensation.replayNow();
       expect(round).toMatchObject({ drained: 2, replayed: 2 });
       const admin = res.admin(`redis://127.0.0.1:${port}`);

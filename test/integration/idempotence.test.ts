@@ -86,9 +86,29 @@ describe('publish-batch reply forms (real Redis)', () => {
     decodeReply(await res.admin().eval(lua, 2, stream, `${stream}:p:x`, '', '', '', '1', 1, 60_000, count, ...encoded), count);
 
   it.each([
-    ['v', [['payload', 'a'], ['payload', 'b'], ['payload', 'c']]],
-    ['kv', [['payload', 'a', 'key', 'k1'], ['payload', 'b', 'key', 'k2']]],
-    ['f', [['payload', 'a', 'h:x', '1'], ['payload', 'b'], ['payload', 'c', 'key', 'k']]],
+    [
+      'v',
+      [
+        ['payload', 'a'],
+        ['payload', 'b'],
+        ['payload', 'c'],
+      ],
+    ],
+    [
+      'kv',
+      [
+        ['payload', 'a', 'key', 'k1'],
+        ['payload', 'b', 'key', 'k2'],
+      ],
+    ],
+    [
+      'f',
+      [
+        ['payload', 'a', 'h:x', '1'],
+        ['payload', 'b'],
+        ['payload', 'c', 'key', 'k'],
+      ],
+    ],
   ])('layout %s: the one-id reply names the entries as written', async (_layout, batch) => {
     const stream = `{${uniqueNamespace()}:t:0}`;
     const reply = await call(source, stream, encodeBatch(batch), batch.length);
@@ -101,7 +121,10 @@ describe('publish-batch reply forms (real Redis)', () => {
     const before7 = source.replace('(redis.REDIS_VERSION_NUM or 0) >= 0x070000', 'false');
     expect(before7).not.toBe(source); // the check this test switches off is still in the script
     const stream = `{${uniqueNamespace()}:t:0}`;
-    const batch = [['payload', 'a', 'h:x', '1'], ['payload', 'b']];
+    const batch = [
+      ['payload', 'a', 'h:x', '1'],
+      ['payload', 'b'],
+    ];
     const raw = await res.admin().eval(before7, 2, stream, `${stream}:p:x`, '', '', '', '1', 1, 60_000, 2, ...encodeBatch(batch));
     expect((raw as unknown[])[0]).toBe(2);
     expect(decodeReply(raw, 2).ids()).toEqual((await res.admin().xrange(stream, '-', '+')).map(([id]) => id));

@@ -1,14 +1,6 @@
 import { Cluster, type Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  DeliveryError,
-  InvalidRecordError,
-  ListenerError,
-  Producer,
-  ProducerClosedError,
-  type DeliveryEvent,
-  type ProducerError,
-} from '../../src/index.js';
+import { DeliveryError, InvalidRecordError, ListenerError, Producer, ProducerClosedError, type DeliveryEvent, type ProducerError } from '../../src/index.js';
 import { crc32Partitioner, murmur2Partitioner } from '../../src/partitioner.js';
 import { adminClient, eventually, readStream, redisTarget, Resources, uniqueNamespace } from '../support/helpers.js';
 

@@ -173,6 +173,6 @@ describe('retries', () => {
   });
 });
 
-it('runs against the project\'s target', () => {
+it("runs against the project's target", () => {
   expect(['standalone', 'cluster']).toContain(redisTarget().kind);
 });

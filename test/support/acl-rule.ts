@@ -10,14 +10,35 @@
 export const PRODUCER_COMMANDS: readonly string[] = [
   // Every batch, topic check, park, claim, settle, requeue and delete is one script call:
   // ioredis sends EVAL the first time on a connection, EVALSHA after.
-  'eval', 'evalsha',
+  'eval',
+  'evalsha',
   // Inside the scripts (lua/*.lua).
-  'xadd', 'xrange', 'xtrim', 'get', 'set', 'pexpire', 'sadd', 'sismember',
-  'hsetnx', 'hget', 'hset', 'hdel', 'zadd', 'zrem', 'zscore', 'zrange', 'zremrangebyscore', 'time',
+  'xadd',
+  'xrange',
+  'xtrim',
+  'get',
+  'set',
+  'pexpire',
+  'sadd',
+  'sismember',
+  'hsetnx',
+  'hget',
+  'hset',
+  'hdel',
+  'zadd',
+  'zrem',
+  'zscore',
+  'zrange',
+  'zremrangebyscore',
+  'time',
   // Sent directly: compensation topics, stats, list, a topic's shard count (sadd, zrange, hget above too).
-  'smembers', 'hmget', 'zcard', 'hlen',
+  'smembers',
+  'hmget',
+  'zcard',
+  'hlen',
   // ioredis' ready check on connect (INFO), and `acks: 'all'` (WAIT).
-  'info', 'wait',
+  'info',
+  'wait',
 ];
 
 /** What a producer on Redis Cluster needs on top: ioredis' slot map and cluster-state check, and the name of its slot-refresh connection. */

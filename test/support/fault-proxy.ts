@@ -146,7 +146,10 @@ export class FaultProxy {
     const pair: Pair = { client, server, stalled: false, up: flow(client, server), down: flow(server, client), onLostReply: undefined };
     this.pairs.add(pair);
     client.setNoDelay(true);
-    for (const [socket, f] of [[client, pair.up], [server, pair.down]] as const) {
+    for (const [socket, f] of [
+      [client, pair.up],
+      [server, pair.down],
+    ] as const) {
       socket.on('data', (chunk: Buffer) => this.receive(pair, f, chunk));
       // An error means the pair is broken; a clean close means flush what we hold, then end the other side.
       socket.on('error', () => this.destroyPair(pair));

@@ -39,7 +39,13 @@ export async function expectNothingLostNothingDuplicated(input: InvariantInput, 
   await eventually(
     async () => {
       // A round does nothing until the producer is connected again: wait for that first.
-      if (!(await producer.connect().then(() => true, () => false))) return false;
+      if (
+        !(await producer.connect().then(
+          () => true,
+          () => false,
+        ))
+      )
+        return false;
       await producer.compensation.replayNow().catch(() => undefined);
       const stats = await producer.compensation.stats(topic).catch(() => undefined);
       const journaled = await producer.compensation.journaled();

@@ -59,8 +59,7 @@ export interface RedisClusterOptions {
 
 const isRunning = (child: ChildProcess): boolean => child.exitCode === null && child.signalCode === null;
 
-const exitOf = (child: ChildProcess): Promise<void> =>
-  isRunning(child) ? new Promise((resolve) => child.once('exit', () => resolve())) : Promise.resolve();
+const exitOf = (child: ChildProcess): Promise<void> => (isRunning(child) ? new Promise((resolve) => child.once('exit', () => resolve())) : Promise.resolve());
 
 /** Runs one command on one node over a short-lived connection that never retries (the node may be down or paused). */
 export async function nodeCommand(port: number, command: string, ...args: (string | number)[]): Promise<unknown> {
@@ -210,15 +209,23 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   const root = mkdtempSync(join(tmpdir(), 'rsp-cluster-'));
   const ports = await distinctFreePorts(total * 2);
   const args = [
-    '--bind', HOST,
-    '--protected-mode', 'no',
-    '--cluster-enabled', 'yes',
-    '--cluster-node-timeout', String(nodeTimeoutMs),
-    '--appendonly', 'yes',
-    '--appendfsync', 'everysec',
-    '--save', '',
+    '--bind',
+    HOST,
+    '--protected-mode',
+    'no',
+    '--cluster-enabled',
+    'yes',
+    '--cluster-node-timeout',
+    String(nodeTimeoutMs),
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'everysec',
+    '--save',
+    '',
     // A replica's first sync starts at once instead of after the default 5 s wait for more replicas.
-    '--repl-diskless-sync-delay', '0',
+    '--repl-diskless-sync-delay',
+    '0',
     ...(options.extraArgs ?? []),
   ];
   const nodes = ports.slice(0, total).map((port, i) => {
@@ -262,7 +269,9 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
             nodeCommand(n.port, 'INFO', 'replication').then((r) => parseInfo(String(r))),
           ]);
           if (info.cluster_state !== 'ok' || info.cluster_slots_ok !== String(SLOTS)) {
-            reasons.push(`${n.port}: cluster_state:${info.cluster_state} cluster_slots_ok:${info.cluster_slots_ok} cluster_slots_pfail:${info.cluster_slots_pfail} cluster_slots_fail:${info.cluster_slots_fail}`);
+            reasons.push(
+              `${n.port}: cluster_state:${info.cluster_state} cluster_slots_ok:${info.cluster_slots_ok} cluster_slots_pfail:${info.cluster_slots_pfail} cluster_slots_fail:${info.cluster_slots_fail}`,
+            );
           }
           const dead = slots.filter((r) => !livePorts.has(r.port)).map((r) => r.port);
           if (dead.length) reasons.push(`${n.port}: slots still served by stopped node(s) ${[...new Set(dead)].join(', ')}`);

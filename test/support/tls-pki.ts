@@ -34,8 +34,23 @@ const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-n
 export function createPki(caSubject = '/CN=redis-stream-producer test CA'): Pki {
   const dir = mkdtempSync(join(tmpdir(), 'rsp-tls-'));
   openssl(
-    ['req', '-x509', ...EC_KEY, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', caSubject,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
+    [
+      'req',
+      '-x509',
+      ...EC_KEY,
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      '2',
+      '-subj',
+      caSubject,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
     dir,
   );
   const caFile = join(dir, 'ca.crt');
@@ -47,8 +62,24 @@ export function createPki(caSubject = '/CN=redis-stream-producer test CA'): Pki 
       openssl(['req', ...EC_KEY, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject], dir);
       writeFileSync(join(dir, `${name}.ext`), `${extensions.join('\n')}\n`);
       openssl(
-        ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', `0x${randomBytes(8).toString('hex')}`,
-          '-days', '2', '-out', `${name}.crt`, '-extfile', `${name}.ext`],
+        [
+          'x509',
+          '-req',
+          '-in',
+          `${name}.csr`,
+          '-CA',
+          'ca.crt',
+          '-CAkey',
+          'ca.key',
+          '-set_serial',
+          `0x${randomBytes(8).toString('hex')}`,
+          '-days',
+          '2',
+          '-out',
+          `${name}.crt`,
+          '-extfile',
+          `${name}.ext`,
+        ],
         dir,
       );
       const certFile = join(dir, `${name}.crt`);

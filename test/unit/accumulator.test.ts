@@ -13,7 +13,11 @@ describe('ShardAccumulator', () => {
     acc.append(fields('d'), 1, undefined);
     const first = acc.takeNext()!;
     expect(first.count).toBe(3);
-    expect([0, 1, 2].map((i) => first.fieldsAt(i))).toEqual([['payload', 'a'], ['payload', 'b'], ['payload', 'c']]);
+    expect([0, 1, 2].map((i) => first.fieldsAt(i))).toEqual([
+      ['payload', 'a'],
+      ['payload', 'b'],
+      ['payload', 'c'],
+    ]);
     expect(first.encoded()).toEqual(['v', 'a', 'b', 'c']);
     expect(acc.takeNext()!.count).toBe(1); // the open batch, closed on demand
     expect(acc.takeNext()).toBeUndefined();

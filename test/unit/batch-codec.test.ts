@@ -22,7 +22,7 @@ describe('encodeBatch', () => {
     expect(encodeBatch([['key', 'k', 'payload', 'a']])).toEqual(['f', 4, 'key', 'k', 'payload', 'a']);
   });
 
-  it('is lossless: decoding any layout gives back every record\'s fields', () => {
+  it("is lossless: decoding any layout gives back every record's fields", () => {
     const field = fc.string({ maxLength: 5 });
     const record = fc.oneof(
       field.map((a) => v(a)),
@@ -85,8 +85,12 @@ describe('bufferedRecord', () => {
     expect(bufferedRecord(withHeader)).toEqual({ value: undefined, key: undefined, fields: withHeader });
   });
 
-  it('columns give back each record\'s fields, whatever the mix', () => {
-    const records = [['payload', 'a'], ['payload', 'b', 'key', 'k'], ['payload', 'c', 'h:x', '1']];
+  it("columns give back each record's fields, whatever the mix", () => {
+    const records = [
+      ['payload', 'a'],
+      ['payload', 'b', 'key', 'k'],
+      ['payload', 'c', 'h:x', '1'],
+    ];
     const columns = toColumns(records);
     expect(columns.keyed).toBe(1);
     expect(records.map((_, i) => fieldsAt(columns, i))).toEqual(records);

@@ -77,7 +77,14 @@ describe('bench sweep and charts', () => {
   });
 
   it('draws one bar per value and escapes labels', () => {
-    const svg = barChartSvg({ title: 'a <b> & c', series: ['x'], rows: [{ label: 'p<1>', values: [1500] }, { label: 'q', values: [NaN] }] });
+    const svg = barChartSvg({
+      title: 'a <b> & c',
+      series: ['x'],
+      rows: [
+        { label: 'p<1>', values: [1500] },
+        { label: 'q', values: [NaN] },
+      ],
+    });
     expect(svg).toContain('a &lt;b&gt; &amp; c');
     expect(svg).toContain('p&lt;1&gt;');
     expect(svg.match(/<rect x="160" y="\d+" width="[\d.]+" height="12"/g)).toHaveLength(1);

@@ -44,7 +44,12 @@ describe('resolveTarget', () => {
     expect(resolveTarget({}, { REDIS_URL: 'redis://a:1' }, fallback).redis).toBe('redis://a:1');
     expect(resolveTarget({ redis: 'redis://b:2' }, { REDIS_URL: 'redis://a:1' }, fallback).redis).toBe('redis://b:2');
     expect(resolveTarget({}, { REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2:7001' }, fallback)).toEqual({
-      redis: { cluster: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }] },
+      redis: {
+        cluster: [
+          { host: '10.0.0.1', port: 7000 },
+          { host: '10.0.0.2', port: 7001 },
+        ],
+      },
       display: 'cluster 10.0.0.1:7000,10.0.0.2:7001',
       cluster: true,
     });
@@ -53,7 +58,10 @@ describe('resolveTarget', () => {
   it('carries credentials and TLS of a node URL into every node, and never displays the password', () => {
     const t = resolveTarget({ cluster: 'rediss://app:pw%40x@h1:7000,[::1]:7001' }, {}, fallback);
     expect(t.redis).toEqual({
-      cluster: [{ host: 'h1', port: 7000 }, { host: '::1', port: 7001 }],
+      cluster: [
+        { host: 'h1', port: 7000 },
+        { host: '::1', port: 7001 },
+      ],
       options: { redisOptions: { username: 'app', password: 'pw@x', tls: {} } },
     });
     expect(t.display).toBe('cluster h1:7000,[::1]:7001');
@@ -94,7 +102,7 @@ describe('stream ids across shards', () => {
 });
 
 describe('entry output', () => {
-  it('splits the producer\'s fields into key, headers and value; others are kept', () => {
+  it("splits the producer's fields into key, headers and value; others are kept", () => {
     const view = viewEntry({ shard: 3, id: '1-0', fields: ['payload', '{"a":1}', 'key', 'user 42', 'h:source', 'api', 'extra', 'x'] }, '{app:o:3}');
     expect(view).toEqual({ id: '1-0', shard: 3, stream: '{app:o:3}', key: 'user 42', headers: { source: 'api' }, value: '{"a":1}', other: { extra: 'x' } });
     expect(Object.keys(view)).toEqual(['id', 'shard', 'stream', 'key', 'headers', 'value', 'other']);
@@ -107,7 +115,15 @@ describe('entry output', () => {
       '[############............]  50% · 1,500 read · 1,000 delivered · 2,000 rec/s · 0.5 s',
     );
     expect(progressLine({ accepted: 3, delivered: 1, undelivered: 2, elapsedMs: 0, bytesRead: 9, totalBytes: undefined })).toBe('3 read · 1 delivered · 2 not delivered · 0 rec/s · 0.0 s');
-    expect(table(['a', 'bb'], [['xxx', 'y'], ['z', '']])).toEqual(['a    bb', 'xxx  y', 'z']);
+    expect(
+      table(
+        ['a', 'bb'],
+        [
+          ['xxx', 'y'],
+          ['z', ''],
+        ],
+      ),
+    ).toEqual(['a    bb', 'xxx  y', 'z']);
     expect([formatBytes(512), formatBytes(1536), formatBytes(3 * 1024 ** 3)]).toEqual(['512 B', '1.5 KiB', '3.0 GiB']);
   });
 

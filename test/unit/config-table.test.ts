@@ -29,7 +29,10 @@ describe('table generator', () => {
     mode: z.enum(['a', 'b']).default('a').describe('Which mode | pipe.'),
     name: z.string().optional().describe('A name.'),
     group: z.strictObject({ on: z.boolean().default(true).describe('Switch.') }).prefault({}),
-    custom: z.custom<() => void>((v) => typeof v === 'function').optional().meta({ description: 'A hook.', accepts: 'function' }),
+    custom: z
+      .custom<() => void>((v) => typeof v === 'function')
+      .optional()
+      .meta({ description: 'A hook.', accepts: 'function' }),
   });
 
   it('flattens groups, names types and bounds, escapes pipes', () => {
@@ -51,7 +54,12 @@ describe('table generator', () => {
   });
 
   it('refuses a type it cannot name without .meta({ accepts })', () => {
-    const hook = z.strictObject({ hook: z.custom<() => void>(() => true).optional().describe('A hook.') });
+    const hook = z.strictObject({
+      hook: z
+        .custom<() => void>(() => true)
+        .optional()
+        .describe('A hook.'),
+    });
     expect(() => optionRows(hook)).toThrow(/`hook` has a type the table cannot name/);
   });
 

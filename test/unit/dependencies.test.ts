@@ -6,20 +6,7 @@ import { describe, expect, it } from 'vitest';
  * runtime package (direct or transitive) fails this test on purpose: adding one is a decision,
  * made here in review, not a side effect of an update.
  */
-const RUNTIME_PACKAGES = [
-  '@ioredis/commands',
-  'cluster-key-slot',
-  'debug',
-  'denque',
-  'eventemitter3',
-  'ioredis',
-  'ms',
-  'p-queue',
-  'p-timeout',
-  'redis-errors',
-  'standard-as-callback',
-  'zod',
-];
+const RUNTIME_PACKAGES = ['@ioredis/commands', 'cluster-key-slot', 'debug', 'denque', 'eventemitter3', 'ioredis', 'ms', 'p-queue', 'p-timeout', 'redis-errors', 'standard-as-callback', 'zod'];
 
 // Versions published by attackers and later pulled from npm; a lockfile must never name them.
 const KNOWN_MALICIOUS: Record<string, string[]> = {

@@ -5,14 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  complete,
-  encodeRecords,
-  Journal,
-  readJournalFile,
-  recover,
-  release,
-} from '../../src/compensation/journal.js';
+import { complete, encodeRecords, Journal, readJournalFile, recover, release } from '../../src/compensation/journal.js';
 
 const HEADER = 11;
 let dir: string;
@@ -112,7 +105,8 @@ describe('readJournalFile', () => {
     const path = join(dir, 'journal-t.log');
     const twoRecords = encodeRecords(entries.slice(0, 2)).length;
     await writeFile(path, encodeRecords(entries));
-    for (const headerBytes of [HEADER, HEADER - 1, 6, 3, 1]) { // shrinking: truncate would pad with zeros
+    for (const headerBytes of [HEADER, HEADER - 1, 6, 3, 1]) {
+      // shrinking: truncate would pad with zeros
       await truncate(path, twoRecords + headerBytes);
       expect(await readJournalFile(path)).toEqual({ records: entries.slice(0, 2), tornTail: true });
     }

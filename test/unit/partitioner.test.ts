@@ -44,7 +44,10 @@ describe('murmur2 (Kafka Java client)', () => {
 });
 
 describe('partitioners stay in range', () => {
-  it.each([['crc32', crc32Partitioner], ['murmur2', murmur2Partitioner]] as const)('%s', (_, partition) => {
+  it.each([
+    ['crc32', crc32Partitioner],
+    ['murmur2', murmur2Partitioner],
+  ] as const)('%s', (_, partition) => {
     for (let i = 0; i < 2000; i++) {
       const key = Buffer.from(`key-${i}-${'x'.repeat(i % 9)}`);
       const shards = 1 + (i % 37);

@@ -59,7 +59,11 @@ describe('topicSpread', () => {
 
   it('16 shards on 3 masters: best 6/5/5 = 1.2×', () => {
     const owners = (slot: number) => ['a', 'b', 'c'][slot % 3]!;
-    const spread = topicSpread(Array.from({ length: 16 }, (_, i) => i), owners, ['a', 'b', 'c']);
+    const spread = topicSpread(
+      Array.from({ length: 16 }, (_, i) => i),
+      owners,
+      ['a', 'b', 'c'],
+    );
     expect(counts(spread)).toEqual([6, 5, 5]);
     expect(spread).toMatchObject({ ratio: 1.2, bestRatio: 1.2, balanced: true });
   });
@@ -77,7 +81,11 @@ describe('planBalance', () => {
   it('moves from the busiest master to the quietest until they differ by at most one', () => {
     // 10 / 4 / 2 shards, one per slot: a gives to whichever master is quietest at each step.
     const owner = (slot: number) => (slot < 10 ? 'a' : slot < 14 ? 'b' : 'c');
-    const plan = planBalance(Array.from({ length: 16 }, (_, i) => i), owner, ['a', 'b', 'c']);
+    const plan = planBalance(
+      Array.from({ length: 16 }, (_, i) => i),
+      owner,
+      ['a', 'b', 'c'],
+    );
     expect(counts(plan.before)).toEqual([10, 4, 2]);
     expect(counts(plan.after)).toEqual([6, 5, 5]);
     expect(plan.moves.map((m) => `${m.slot}:${m.from}→${m.to}`)).toEqual(['0:a→c', '1:a→c', '2:a→b', '3:a→c']);
@@ -87,14 +95,22 @@ describe('planBalance', () => {
 
   it('plans nothing for a balanced topic', () => {
     const owner = (slot: number) => ['a', 'b', 'c'][slot % 3]!;
-    const plan = planBalance(Array.from({ length: 16 }, (_, i) => i), owner, ['a', 'b', 'c']);
+    const plan = planBalance(
+      Array.from({ length: 16 }, (_, i) => i),
+      owner,
+      ['a', 'b', 'c'],
+    );
     expect(plan.moves).toEqual([]);
     expect(plan.after).toEqual(plan.before);
   });
 
   it('fills a master that holds no slot at all (a master just added)', () => {
     const owner = (slot: number) => (slot < 8 ? 'a' : 'b');
-    const plan = planBalance(Array.from({ length: 16 }, (_, i) => i), owner, ['a', 'b', 'new']);
+    const plan = planBalance(
+      Array.from({ length: 16 }, (_, i) => i),
+      owner,
+      ['a', 'b', 'new'],
+    );
     expect(counts(plan.after)).toEqual([5, 6, 5]);
     expect(plan.moves.every((m) => m.to === 'new')).toBe(true);
   });

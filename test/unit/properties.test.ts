@@ -11,15 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { type CompensationEntry, parseEntry, serializeEntry } from '../../src/compensation/entry.js';
 import { decodeRecords, encodeRecords } from '../../src/compensation/journal.js';
 import { InvalidRecordError } from '../../src/errors.js';
-import {
-  compensationKeys,
-  compensationTopicsKey,
-  extractShardId,
-  hashTag,
-  producerStateKey,
-  streamKey,
-  topicMetaKey,
-} from '../../src/keys.js';
+import { compensationKeys, compensationTopicsKey, extractShardId, hashTag, producerStateKey, streamKey, topicMetaKey } from '../../src/keys.js';
 import { nameProblem, RESERVED_TOPICS } from '../../src/names.js';
 import { crc32Partitioner, keyPartitioner, murmur2Partitioner } from '../../src/partitioner.js';
 import { decodeEntry, encodeRecord, encodeWithSchema } from '../../src/record.js';
@@ -110,11 +102,7 @@ describe('record validation and encoding (src/record.ts)', () => {
           topic: fc.oneof(validTopic, hostileString(), fc.constant('compensation'), garbage),
           value: fc.oneof(stringOrBuffer, garbage),
           key: fc.oneof(stringOrBuffer, garbage),
-          headers: fc.oneof(
-            fc.dictionary(validHeaderName, stringOrBuffer, { maxKeys: 6 }),
-            fc.dictionary(hostileString(6), fc.oneof(stringOrBuffer, garbage), { maxKeys: 6 }),
-            garbage,
-          ),
+          headers: fc.oneof(fc.dictionary(validHeaderName, stringOrBuffer, { maxKeys: 6 }), fc.dictionary(hostileString(6), fc.oneof(stringOrBuffer, garbage), { maxKeys: 6 }), garbage),
           shard: fc.oneof(fc.nat(), fc.double(), garbage),
         },
         { requiredKeys: [] },
@@ -144,7 +132,10 @@ describe('record validation and encoding (src/record.ts)', () => {
 
   it('the hand-checked common shape gives exactly what the zod schema gives, or the same error', () => {
     // Records of the common shape (topic, value, key only) half of the time, so the fast path runs.
-    const common = fc.record({ topic: fc.oneof(validTopic, hostileString(), fc.constant('compensation'), garbage), value: fc.oneof(stringOrBuffer, garbage), key: fc.oneof(stringOrBuffer, fc.constant(undefined), garbage) }, { requiredKeys: ['topic', 'value'] });
+    const common = fc.record(
+      { topic: fc.oneof(validTopic, hostileString(), fc.constant('compensation'), garbage), value: fc.oneof(stringOrBuffer, garbage), key: fc.oneof(stringOrBuffer, fc.constant(undefined), garbage) },
+      { requiredKeys: ['topic', 'value'] },
+    );
     const outcome = (run: () => unknown) => {
       try {
         return { ok: run() };
@@ -260,19 +251,34 @@ describe('record validation and encoding (src/record.ts)', () => {
 
 describe('compensation entry encoding (src/compensation/entry.ts)', () => {
   // Strings may hold lone surrogates: JSON.stringify escapes them, so they survive as UTF-8 too.
-  const anyString = fc.string({ unit: fc.oneof(fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }), fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c))), maxLength: 24 });
-  const entry: fc.Arbitrary<CompensationEntry> = fc.record({
-    id: anyString,
-    topic: anyString,
-    shard: fc.integer({ min: 0, max: 16_383 }),
-    fields: fc.array(fc.oneof(anyString, fc.uint8Array({ maxLength: 48 }).map((a) => Buffer.from(a))), { maxLength: 10 }),
-    producerId: anyString,
-    seq: fc.maxSafeNat(),
-    persisted: fc.constantFrom('not' as const, 'possibly' as const),
-    attempts: fc.integer({ min: 0, max: 1000 }),
-    lastError: anyString,
-    parkedAt: fc.maxSafeNat(),
-  }, { noNullPrototype: true });
+  const anyString = fc.string({
+    unit: fc.oneof(
+      fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+      fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c)),
+    ),
+    maxLength: 24,
+  });
+  const entry: fc.Arbitrary<CompensationEntry> = fc.record(
+    {
+      id: anyString,
+      topic: anyString,
+      shard: fc.integer({ min: 0, max: 16_383 }),
+      fields: fc.array(
+        fc.oneof(
+          anyString,
+          fc.uint8Array({ maxLength: 48 }).map((a) => Buffer.from(a)),
+        ),
+        { maxLength: 10 },
+      ),
+      producerId: anyString,
+      seq: fc.maxSafeNat(),
+      persisted: fc.constantFrom('not' as const, 'possibly' as const),
+      attempts: fc.integer({ min: 0, max: 1000 }),
+      lastError: anyString,
+      parkedAt: fc.maxSafeNat(),
+    },
+    { noNullPrototype: true },
+  );
 
   it('decodeEntry(serializeEntry(e)) is e, from the string and from its UTF-8 bytes, Buffers with any bytes included', () => {
     fc.assert(
@@ -293,7 +299,13 @@ describe('partitioners (src/partitioner.ts)', () => {
   const shards = fc.integer({ min: 1, max: 16_384 });
   const keyBytes = fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a));
   // Unicode strings, lone surrogates included (hashed as their UTF-8 bytes, i.e. U+FFFD).
-  const keyString = fc.string({ unit: fc.oneof(hostileChar, fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c))), maxLength: 24 });
+  const keyString = fc.string({
+    unit: fc.oneof(
+      hostileChar,
+      fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c)),
+    ),
+    maxLength: 24,
+  });
   const inRange = (shard: number, n: number) => Number.isInteger(shard) && shard >= 0 && shard < n;
 
   it('crc32, murmur2 and keyPartitioner give an integer in [0, shards) for any byte key', () => {
@@ -430,7 +442,10 @@ describe('key building (src/keys.ts)', () => {
 
 describe('journal reader on truncated and corrupted files (src/compensation/journal.ts)', () => {
   const HEADER = 11;
-  const entries = fc.array(fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)), { maxLength: 8 });
+  const entries = fc.array(
+    fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)),
+    { maxLength: 8 },
+  );
 
   /** Offsets at which each record starts, plus the file length at the end. */
   function boundaries(list: readonly Buffer[]): number[] {
@@ -514,7 +529,10 @@ describe('journal reader on truncated and corrupted files (src/compensation/jour
       runs(2000),
     );
     // Each branch of the property was exercised.
-    expect(Object.values(stats).every((n) => n > 0), JSON.stringify(stats)).toBe(true);
+    expect(
+      Object.values(stats).every((n) => n > 0),
+      JSON.stringify(stats),
+    ).toBe(true);
   });
 
   it('arbitrary bytes, alone or after valid records: never throws, valid records first, a consistent result', () => {

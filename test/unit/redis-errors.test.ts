@@ -22,9 +22,17 @@ describe('classifyRedisError', () => {
     expect(classifyRedisError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toEqual({ code: 'ERR_CONNECTION', retriable: true, persisted: 'not' });
     expect(classifyRedisError(new Error("Stream isn't writeable and enableOfflineQueue options is false"))).toMatchObject({ persisted: 'not' });
     expect(classifyRedisError(new Error("Cluster isn't ready and enableOfflineQueue options is false"))).toEqual({ code: 'ERR_CONNECTION', retriable: true, persisted: 'not' });
-    expect(classifyRedisError(new Error('Too many Cluster redirections. Last error: ReplyError: TRYAGAIN Multiple keys request during rehashing of slot'))).toEqual({ code: 'ERR_REDIS_TRYAGAIN', retriable: true, persisted: 'not' });
+    expect(classifyRedisError(new Error('Too many Cluster redirections. Last error: ReplyError: TRYAGAIN Multiple keys request during rehashing of slot'))).toEqual({
+      code: 'ERR_REDIS_TRYAGAIN',
+      retriable: true,
+      persisted: 'not',
+    });
     expect(classifyRedisError(new Error('Too many Cluster redirections. Last error: Error: Connection is closed.'))).toEqual({ code: 'ERR_CONNECTION', retriable: true, persisted: 'possibly' });
-    expect(classifyRedisError(Object.assign(new Error('Reached the max retries per request limit'), { name: 'MaxRetriesPerRequestError' }))).toEqual({ code: 'ERR_CONNECTION', retriable: true, persisted: 'possibly' });
+    expect(classifyRedisError(Object.assign(new Error('Reached the max retries per request limit'), { name: 'MaxRetriesPerRequestError' }))).toEqual({
+      code: 'ERR_CONNECTION',
+      retriable: true,
+      persisted: 'possibly',
+    });
     expect(classifyRedisError(new Error('Connection is closed.'))).toEqual({ code: 'ERR_CONNECTION', retriable: true, persisted: 'possibly' });
     expect(classifyRedisError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))).toMatchObject({ persisted: 'possibly' });
     expect(classifyRedisError(new RequestTimeoutError('publish-batch', 10))).toEqual({ code: 'ERR_REQUEST_TIMEOUT', retriable: true, persisted: 'possibly' });

@@ -21,7 +21,10 @@ describe('script error codes', () => {
       const body = text.slice(text.indexOf(']]'));
       const returned = new Set(body.match(/ERR_RSP_[A-Z_]+/g) ?? []);
       const documented = new Set(headerOf(file).match(/ERR_RSP_[A-Z_]+/g) ?? []);
-      expect([...returned].filter((code) => !documented.has(code)), `${file}: returned but not in its header`).toEqual([]);
+      expect(
+        [...returned].filter((code) => !documented.has(code)),
+        `${file}: returned but not in its header`,
+      ).toEqual([]);
       for (const code of returned) used.add(code);
     }
     expect([...used].sort()).toEqual(Object.keys(SCRIPT_ERRORS).sort());

@@ -88,8 +88,7 @@ function setup(options: ProducerConfig = {}, parkDelayMs = 0) {
     },
   });
   senders.push(sender);
-  const send = (shard: number, value: string): Promise<SendAck> =>
-    new Promise((resolve, reject) => sender.append(topics.get('t'), shard, bufferedRecord(['payload', value]), 10, { resolve, reject }));
+  const send = (shard: number, value: string): Promise<SendAck> => new Promise((resolve, reject) => sender.append(topics.get('t'), shard, bufferedRecord(['payload', value]), 10, { resolve, reject }));
   return { config, scripts, client, sender, send, parked, errors };
 }
 

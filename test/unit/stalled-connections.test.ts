@@ -18,7 +18,12 @@ function fakeConnection() {
 function watch(connection: ReturnType<typeof fakeConnection>, deadlineMs: number) {
   let now = 0;
   const replaced: string[] = [];
-  const w = new StalledConnectionWatch(connection as unknown as Redis, deadlineMs, (c) => replaced.push(c), () => now);
+  const w = new StalledConnectionWatch(
+    connection as unknown as Redis,
+    deadlineMs,
+    (c) => replaced.push(c),
+    () => now,
+  );
   w.stop(); // driven by hand below
   const check = (atMs: number) => {
     now = atMs;

@@ -107,7 +107,20 @@ describe('StatsCollector', () => {
     c.batchDelivered('a', 2, '{a:a:2}', 9, 90, 1, 1);
     const s = c.snapshot();
     expect(s.shards.map((x) => `${x.topic}:${x.shard}`)).toEqual(['a:1', 'a:2', 'b:0']);
-    expect(s.shards[1]).toEqual({ topic: 'a', shard: 2, stream: '{a:a:2}', deliveredRecords: 9, deliveredBytes: 90, deliveredBatches: 1, retries: 0, spilledRecords: 0, failedRecords: 0, queuedRecords: 1, queuedBytes: 10, inFlightRecords: 50 });
+    expect(s.shards[1]).toEqual({
+      topic: 'a',
+      shard: 2,
+      stream: '{a:a:2}',
+      deliveredRecords: 9,
+      deliveredBytes: 90,
+      deliveredBatches: 1,
+      retries: 0,
+      spilledRecords: 0,
+      failedRecords: 0,
+      queuedRecords: 1,
+      queuedBytes: 10,
+      inFlightRecords: 50,
+    });
     expect(s.inFlightBatches).toBe(2);
     expect(s.inFlightRecords).toBe(70);
     expect(s.queuedRecords).toBe(8);

@@ -27,7 +27,9 @@ export const compensationPurge: Command = {
     const ids = stringList(ctx.args, 'id');
     if (dead && ids.length > 0) throw new UsageError('`--dead` and `--id` exclude each other: --id purges those entries wherever they are');
     if (!booleanFlag(ctx.args, 'yes')) {
-      throw new UsageError(`\`--yes\` is required: purging deletes ${ids.length > 0 ? 'the given entries' : dead ? 'every dead letter' : 'every pending record'} of topic "${topic}" without replaying it`);
+      throw new UsageError(
+        `\`--yes\` is required: purging deletes ${ids.length > 0 ? 'the given entries' : dead ? 'every dead letter' : 'every pending record'} of topic "${topic}" without replaying it`,
+      );
     }
     const deleted = await withCompensation(ctx, topic, (p) => p.compensation.purge(topic, ids.length > 0 ? { ids } : { dead }));
     if (ctx.json) println(ctx.io.stdout, JSON.stringify({ topic, namespace: ctx.namespace, deleted }));

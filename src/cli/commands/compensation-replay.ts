@@ -10,7 +10,7 @@ export const compensationReplay: Command = {
   summary: 'Run one replay round now: parked records that are due go back to their streams',
   usage: '--topic <name> [--json]',
   description: [
-    'One round of the library\'s replayer (producer.compensation.replayNow): it first moves records of the',
+    "One round of the library's replayer (producer.compensation.replayNow): it first moves records of the",
     'namespace from the local journal into Redis, then replays every due record of every topic with',
     'parked records (a round is namespace-wide, like the background replayer), and shows what it did',
     'and what is left for --topic. Records that are not due yet (backing off after a failed attempt)',
@@ -33,7 +33,10 @@ export const compensationReplay: Command = {
       return code;
     }
     const f = formatCount;
-    println(ctx.io.stdout, `replayed ${f(round.replayed)} · already delivered ${f(round.alreadyDelivered)} · failed again ${f(round.retryLater)} · dead-lettered ${f(round.deadLettered)} · moved from the local journal ${f(round.drained)}`);
+    println(
+      ctx.io.stdout,
+      `replayed ${f(round.replayed)} · already delivered ${f(round.alreadyDelivered)} · failed again ${f(round.retryLater)} · dead-lettered ${f(round.deadLettered)} · moved from the local journal ${f(round.drained)}`,
+    );
     println(ctx.io.stdout, `topic "${topic}" now: ${f(left.pending)} pending (${f(left.due)} due) · ${f(left.dead)} dead`);
     return code;
   },

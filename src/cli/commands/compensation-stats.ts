@@ -27,7 +27,10 @@ export const compensationStats: Command = {
       println(ctx.io.stdout, JSON.stringify({ topic, namespace: ctx.namespace, pending: stats.pending, due: stats.due, dead: stats.dead, oldestParkedAt, journaled }));
       return EXIT.ok;
     }
-    println(ctx.io.stdout, `topic "${topic}" (namespace "${ctx.namespace}"): ${formatCount(stats.pending)} pending (${formatCount(stats.due)} due${oldestParkedAt ? `, oldest parked at ${oldestParkedAt}` : ''}) · ${formatCount(stats.dead)} dead`);
+    println(
+      ctx.io.stdout,
+      `topic "${topic}" (namespace "${ctx.namespace}"): ${formatCount(stats.pending)} pending (${formatCount(stats.due)} due${oldestParkedAt ? `, oldest parked at ${oldestParkedAt}` : ''}) · ${formatCount(stats.dead)} dead`,
+    );
     println(ctx.io.stdout, `local journal of the namespace: ${formatCount(journaled)} records`);
     return EXIT.ok;
   },

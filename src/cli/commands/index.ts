@@ -13,14 +13,4 @@ import { topicDescribe } from './topic-describe.js';
  * Every `rsp` command, in the order `rsp --help` lists them. A new command is one file in this
  * directory plus one line here.
  */
-export const COMMANDS: readonly Command[] = [
-  produce,
-  tail,
-  topicDescribe,
-  topicBalance,
-  compensationStats,
-  compensationList,
-  compensationReplay,
-  compensationPurge,
-  compensationRequeueDead,
-];
+export const COMMANDS: readonly Command[] = [produce, tail, topicDescribe, topicBalance, compensationStats, compensationList, compensationReplay, compensationPurge, compensationRequeueDead];

@@ -36,9 +36,9 @@ export const produce: Command = {
     format: { type: 'string', value: '<lines|json>', description: 'lines (default): each line is a value, as it is. json: each line is one JSON value' },
     'key-field': { type: 'string', value: '<field>', description: 'With --format json: the record key is this field of each JSON object (a.b for nested)' },
     header: { type: 'string', multiple: true, value: '<name=value>', description: 'A header for every record (repeatable)' },
-    shards: { type: 'string', value: '<n>', description: 'Shard count of a new topic (default: the library\'s, 16); an existing topic keeps its own' },
+    shards: { type: 'string', value: '<n>', description: "Shard count of a new topic (default: the library's, 16); an existing topic keeps its own" },
     'on-error': { type: 'string', value: '<stop|skip>', description: 'On a bad line: stop there (default) or skip it and go on' },
-    'journal-dir': { type: 'string', value: '<dir>', description: 'Local journal for records parked while Redis is unreachable (default: the library\'s)' },
+    'journal-dir': { type: 'string', value: '<dir>', description: "Local journal for records parked while Redis is unreachable (default: the library's)" },
   },
   examples: [
     'seq 1 100 | rsp produce --topic demo',
@@ -170,8 +170,7 @@ async function runProduce(ctx: CommandContext): Promise<number> {
 
   const elapsedMs = performance.now() - started;
   const ratePerSec = elapsedMs > 0 ? Math.round((counts.delivered * 1000) / elapsedMs) : 0;
-  const code =
-    counts.spilled + counts.failed > 0 ? EXIT.undelivered : counts.bad > 0 ? EXIT.badInput : interrupted ? EXIT.interrupted : EXIT.ok;
+  const code = counts.spilled + counts.failed > 0 ? EXIT.undelivered : counts.bad > 0 ? EXIT.badInput : interrupted ? EXIT.interrupted : EXIT.ok;
   const summary = {
     topic,
     namespace,

@@ -15,12 +15,12 @@ export const tail: Command = {
   summary: "Print a topic's newest entries across its shards, in id order",
   usage: '--topic <name> [--count <n>] [--follow]',
   description: [
-    'Reads the newest entries of every shard of the topic (the shard count comes from the topic\'s',
+    "Reads the newest entries of every shard of the topic (the shard count comes from the topic's",
     'metadata) and prints the newest --count of them, oldest first, one per line:',
     '  <id> shard=<n> [key=<key>] [h:<header>=<value>…]  <value>',
     'With --json, one JSON object per line: {"id","shard","stream","key","headers","value"}.',
     'With --follow, keeps printing new entries as they arrive (polling every shard every --interval-ms;',
-    'each poll\'s entries in id order) until interrupted (Ctrl-C, exit 0).',
+    "each poll's entries in id order) until interrupted (Ctrl-C, exit 0).",
   ].join('\n'),
   options: {
     topic: { type: 'string', value: '<name>', description: 'Topic to read (required)' },

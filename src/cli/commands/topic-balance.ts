@@ -13,7 +13,7 @@ export const topicBalance: Command = {
   usage: '<topic> [--execute] [--shards <n>] [--json]',
   positionals: ['topic'],
   description: [
-    'Redis Cluster only. Prints how the topic\'s shards (hence its records) spread over the masters and',
+    "Redis Cluster only. Prints how the topic's shards (hence its records) spread over the masters and",
     'the fewest slot moves that make shards per master differ by at most one (6/5/5 for 16 shards on 3',
     'masters). With --execute, moves those slots online (producers keep writing) and prints the spread',
     'read back from the cluster. Whole slots move: other keys in them move too. See docs/cluster-balance.md.',
@@ -42,7 +42,11 @@ async function runBalance(ctx: CommandContext): Promise<number> {
       if (p.phase === 'done') println(io.stderr, `moved ${p.index + 1}/${p.total}: ${describeMove(p.move, p.addresses)} (${p.keys} keys)`);
     },
   });
-  if (ctx.json) println(io.stdout, JSON.stringify(result, (_k, v: unknown) => (v === Infinity ? 'Infinity' : v)));
+  if (ctx.json)
+    println(
+      io.stdout,
+      JSON.stringify(result, (_k, v: unknown) => (v === Infinity ? 'Infinity' : v)),
+    );
   else println(io.stdout, describeBalance(result));
   return EXIT.ok;
 }

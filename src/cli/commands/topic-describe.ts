@@ -21,7 +21,7 @@ export const topicDescribe: Command = {
   description: [
     'One row per shard stream {ns:topic:shard}: entries (XLEN), first and last entry id, memory',
     '(MEMORY USAGE), and on Redis Cluster its slot and the master serving it, followed by the count',
-    'of shards and entries per master. The header line also counts the topic\'s parked records.',
+    "of shards and entries per master. The header line also counts the topic's parked records.",
   ].join('\n'),
   options: {},
   examples: ['rsp topic describe orders', 'rsp topic describe orders --json | jq .totalEntries'],
@@ -73,7 +73,20 @@ async function runDescribe(ctx: CommandContext): Promise<number> {
   const totalMemoryBytes = rows.reduce((n, r) => n + r.memoryBytes, 0);
   const masters = client instanceof Cluster ? perMaster(rows) : undefined;
   if (ctx.json) {
-    println(io.stdout, JSON.stringify({ topic, namespace, shards, cluster: client instanceof Cluster, totalEntries, totalMemoryBytes, parked: { pending: parked.pending, due: parked.due, dead: parked.dead }, shardList: rows, ...(masters ? { masters } : {}) }));
+    println(
+      io.stdout,
+      JSON.stringify({
+        topic,
+        namespace,
+        shards,
+        cluster: client instanceof Cluster,
+        totalEntries,
+        totalMemoryBytes,
+        parked: { pending: parked.pending, due: parked.due, dead: parked.dead },
+        shardList: rows,
+        ...(masters ? { masters } : {}),
+      }),
+    );
     return EXIT.ok;
   }
   const out = (text: string) => println(io.stdout, text);
@@ -93,7 +106,11 @@ async function runDescribe(ctx: CommandContext): Promise<number> {
   for (const line of table(header, cells)) out(line);
   if (masters) {
     out('');
-    for (const line of table(['master', 'shards', 'entries'], masters.map((m) => [m.master, String(m.shards), formatCount(m.entries)]))) out(line);
+    for (const line of table(
+      ['master', 'shards', 'entries'],
+      masters.map((m) => [m.master, String(m.shards), formatCount(m.entries)]),
+    ))
+      out(line);
   }
   return EXIT.ok;
 }

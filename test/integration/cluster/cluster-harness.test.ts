@@ -70,7 +70,12 @@ describe('startRedisCluster', () => {
     expect(roles.filter((r) => r === 'replica')).toHaveLength(3);
     const masters = await cluster.masters();
     expect(masters).toHaveLength(3);
-    expect(masters.sort()).toEqual(cluster.nodes.filter((_, i) => roles[i] === 'master').map((n) => n.port).sort());
+    expect(masters.sort()).toEqual(
+      cluster.nodes
+        .filter((_, i) => roles[i] === 'master')
+        .map((n) => n.port)
+        .sort(),
+    );
   });
 
   it('serves SET/GET through an ioredis Cluster client in every master’s slots', async () => {

@@ -37,7 +37,9 @@ describe('Redis Cluster layout', () => {
     await admin.del(`{${namespace}:orders:0}`);
     // A "possibly persisted" record makes the replayer run check-batch first.
     const store = new CompensationStore({ client: admin, namespace, requestTimeoutMs: 5_000 });
-    await store.park('orders', [{ id: 'x:1:999:0', topic: 'orders', shard: 1, fields: ['payload', 'maybe'], producerId: 'x', seq: 999, persisted: 'possibly', attempts: 1, lastError: 'test', parkedAt: Date.now() }]);
+    await store.park('orders', [
+      { id: 'x:1:999:0', topic: 'orders', shard: 1, fields: ['payload', 'maybe'], producerId: 'x', seq: 999, persisted: 'possibly', attempts: 1, lastError: 'test', parkedAt: Date.now() },
+    ]);
     await admin.zadd(`{${namespace}:compensation:orders}:zset`, 0, (await producer.compensation.list('orders'))[0]!.id);
     const round = await producer.compensation.replayNow();
     expect(round.replayed).toBe(2);

@@ -213,13 +213,9 @@ describe('faults: Redis Cluster failover', () => {
     expect(settledAtPromotion).toBeLessThan(sent.length);
 
     // The producer keeps working after the failover, also on the promoted master's shards.
-    const afterFailover = await Promise.all(
-      Array.from({ length: 32 }, (_, i) => producer.send({ topic, key: `after-${i}`, value: `after-${i}` })),
-    );
+    const afterFailover = await Promise.all(Array.from({ length: 32 }, (_, i) => producer.send({ topic, key: `after-${i}`, value: `after-${i}` })));
     for (const ack of afterFailover) expect(ack.status).toBe('delivered');
-    const onPromoted = await Promise.all(
-      afterFailover.map(async (a) => (await cluster.masterOfSlot(Number(await admin.cluster('KEYSLOT', a.stream)))) === promoted!.port),
-    );
+    const onPromoted = await Promise.all(afterFailover.map(async (a) => (await cluster.masterOfSlot(Number(await admin.cluster('KEYSLOT', a.stream)))) === promoted!.port));
     expect(onPromoted.some(Boolean)).toBe(true);
     const sends = sent.length;
     sent.push(...afterFailover.map((ack, i) => ({ value: `after-${i}`, ack })));
@@ -263,11 +259,7 @@ describe('faults: Redis Cluster failover', () => {
       try {
         const started = performance.now();
         expect(await onNode<string>(replica!.port, 'CLUSTER', 'FAILOVER')).toBe('OK');
-        await eventually(
-          async () => (await replica!.role()) === 'master' && (await oldMaster.role()) === 'replica',
-          'the replica and its master swapped roles',
-          15_000,
-        );
+        await eventually(async () => (await replica!.role()) === 'master' && (await oldMaster.role()) === 'replica', 'the replica and its master swapped roles', 15_000);
         swappedAfterMs = performance.now() - started;
         settledAtSwap = settled;
         await cluster.waitUntilOk(20_000);
@@ -303,9 +295,7 @@ describe('faults: Redis Cluster failover', () => {
     expect(settledAtSwap).toBeLessThan(sent.length);
     expect(count(acks, 'delivered')).toBe(sent.length);
 
-    const afterFailover = await Promise.all(
-      Array.from({ length: 32 }, (_, i) => producer.send({ topic, key: `after-${i}`, value: `after-${i}` })),
-    );
+    const afterFailover = await Promise.all(Array.from({ length: 32 }, (_, i) => producer.send({ topic, key: `after-${i}`, value: `after-${i}` })));
     for (const ack of afterFailover) expect(ack.status).toBe('delivered');
     const sends = sent.length;
     sent.push(...afterFailover.map((ack, i) => ({ value: `after-${i}`, ack })));

@@ -79,7 +79,10 @@ describe('the documented rule', () => {
       for (const m of readFileSync(new URL(file, luaDir), 'utf8').matchAll(/redis\.p?call\(\s*['"]([A-Za-z]+)['"]/g)) used.add(m[1]!.toLowerCase());
     }
     expect(used.size).toBeGreaterThan(5);
-    expect([...used].filter((c) => !PRODUCER_COMMANDS.includes(c)), 'commands used in lua/ but missing from the ACL rule').toEqual([]);
+    expect(
+      [...used].filter((c) => !PRODUCER_COMMANDS.includes(c)),
+      'commands used in lua/ but missing from the ACL rule',
+    ).toEqual([]);
   });
 
   it('`~{N:*` matches every key family of namespace N (braces are literal in ACL globs) and nothing else', async () => {
@@ -92,7 +95,10 @@ describe('the documented rule', () => {
       producerStateKey(stream, 'p1'),
       `${producerStateKey(stream, 'p1')}:landed`,
       topicMetaKey(ns, 'orders'),
-      store.zset, store.data, store.dead, store.lease,
+      store.zset,
+      store.data,
+      store.dead,
+      store.lease,
       compensationTopicsKey(ns),
     ];
     for (const key of own) expect(await dryRun(username, 'get', key), key).toBe('OK');
@@ -238,13 +244,19 @@ describe('outside its namespace', () => {
         ['SCRIPT FLUSH', client.script('FLUSH')],
       ];
       for (const [what, call] of refused) {
-        const err = await call.then(() => undefined, (e: unknown) => e);
+        const err = await call.then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(err, what).toBeInstanceOf(Error);
         expect((err as Error).message, what).toMatch(/^NOPERM/);
         expect(classifyRedisError(err), what).toMatchObject({ code: 'ERR_REDIS_NOPERM', retriable: false, persisted: 'not' });
       }
       // A script may not reach past its declared keys either (Lua runs under the caller's ACL).
-      const sneaky = await client.eval("return redis.call('GET', '{other:t:0}')", 1, own).then(() => undefined, (e: unknown) => e);
+      const sneaky = await client.eval("return redis.call('GET', '{other:t:0}')", 1, own).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect((sneaky as Error).message).toMatch(/can't access at least one of the keys|NOPERM/);
       expect(classifyRedisError(sneaky).retriable).toBe(false);
       expect(await admin.xlen(own)).toBe(1);
@@ -260,7 +272,10 @@ describe('outside its namespace', () => {
     producer.on('retry', (e) => retries.push(e));
     producer.on('error', () => {});
     const started = performance.now();
-    const err = await producer.send({ topic: 't', value: 'v' }).then(() => undefined, (e: unknown) => e);
+    const err = await producer.send({ topic: 't', value: 'v' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(DeliveryError);
     expect(err).toMatchObject({ code: 'ERR_REDIS_NOPERM', retriable: false, persisted: 'not', batch: { attempts: 1 } });
     expect((err as Error).message).toMatch(/NOPERM/);
@@ -294,7 +309,10 @@ describe('NOAUTH and WRONGPASS', () => {
     const producer = res.producer({ requestTimeoutMs: 1_000, compensation: { replay: { enabled: false } }, ...config });
     const errors: DeliveryError[] = [];
     producer.on('error', (e) => errors.push(e as DeliveryError));
-    const rejection = await producer.connect().then(() => undefined, (e: unknown) => e);
+    const rejection = await producer.connect().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     await producer.close({ timeoutMs: 100 });
     return { rejection, errors };
   }

@@ -59,7 +59,14 @@ describe('one record, one entry', () => {
     const ack = await sending;
     expect(ack).toMatchObject({ status: 'spilled', persisted: 'possibly' });
     proxy.pass();
-    await eventually(() => producer.connect().then(() => true, () => false), 'the producer reconnects');
+    await eventually(
+      () =>
+        producer.connect().then(
+          () => true,
+          () => false,
+        ),
+      'the producer reconnects',
+    );
     await expect(producer.compensation.replayNow()).resolves.toMatchObject({ alreadyDelivered: 1, replayed: 0 });
     expect(await valuesOf(`{${nsOf(producer)}:t:0}`)).toEqual(['lost-once']);
   });
@@ -79,10 +86,14 @@ describe('one record, one entry', () => {
     await producer.compensation.replayNow();
     await lost;
     // The lease runs out; the next round claims the entry again and asks the shard first.
-    await eventually(async () => {
-      await producer.compensation.replayNow().catch(() => undefined);
-      return (await producer.compensation.stats('t').catch(() => undefined))?.pending === 0;
-    }, 'the entry is settled', 10_000);
+    await eventually(
+      async () => {
+        await producer.compensation.replayNow().catch(() => undefined);
+        return (await producer.compensation.stats('t').catch(() => undefined))?.pending === 0;
+      },
+      'the entry is settled',
+      10_000,
+    );
     expect(await valuesOf(stream)).toEqual(['once']);
   });
 
@@ -106,7 +117,14 @@ describe('one record, one entry', () => {
     const other = res.producer({ namespace, topics: { t: { shards: 1 } }, compensation: { replay: { enabled: false } } });
     await eventually(async () => (await other.compensation.replayNow()).replayed === 1, 'the Redis copy is replayed');
     // …then the first one drains its journal: the copy is recognised and dropped.
-    await eventually(() => parking.connect().then(() => true, () => false), 'the parking producer reconnects');
+    await eventually(
+      () =>
+        parking.connect().then(
+          () => true,
+          () => false,
+        ),
+      'the parking producer reconnects',
+    );
     await expect(parking.compensation.replayNow()).resolves.toMatchObject({ drained: 1, replayed: 0 });
     expect(await parking.compensation.stats('t')).toMatchObject({ pending: 0, dead: 0 });
     expect(await valuesOf(stream)).toEqual(['parked-twice']);
@@ -132,8 +150,23 @@ describe('one record, one entry', () => {
     const journalDir = mkdtempSync(join(tmpdir(), 'rsp-test-journal-'));
     const dir = join(journalDir, namespace, targetId(proxy.url));
     mkdirSync(dir, { recursive: true });
-    for (const [file, seq] of [['journal-a.log', 1], ['journal-b.log', 2]] as const) {
-      const entry = { v: 1, id: `s:0:${String(seq).padStart(12, '0')}:000000`, topic: 't', shard: 0, fields: ['payload', file], producerId: 's', seq, persisted: 'not', attempts: 0, lastError: '', parkedAt: Date.now() + seq };
+    for (const [file, seq] of [
+      ['journal-a.log', 1],
+      ['journal-b.log', 2],
+    ] as const) {
+      const entry = {
+        v: 1,
+        id: `s:0:${String(seq).padStart(12, '0')}:000000`,
+        topic: 't',
+        shard: 0,
+        fields: ['payload', file],
+        producerId: 's',
+        seq,
+        persisted: 'not',
+        attempts: 0,
+        lastError: '',
+        parkedAt: Date.now() + seq,
+      };
       writeFileSync(join(dir, file), encodeRecords([Buffer.from(JSON.stringify(entry))]));
     }
     const producer = res.producer({ ...fast, namespace, redis: proxy.url, topics: { t: { shards: 1 } }, compensation: { journalDir, replay: { enabled: false } } });
@@ -142,7 +175,14 @@ describe('one record, one entry', () => {
     const lost = proxy.loseNextReply('"parkedAt"'); // the first file's park gets no answer: the drain fails
     await expect(producer.compensation.replayNow()).rejects.toBeDefined();
     await lost;
-    await eventually(() => producer.connect().then(() => true, () => false), 'the producer reconnects');
+    await eventually(
+      () =>
+        producer.connect().then(
+          () => true,
+          () => false,
+        ),
+      'the producer reconnects',
+    );
     await expect(producer.compensation.replayNow()).resolves.toMatchObject({ replayed: 2 });
     expect(await producer.compensation.journaled()).toBe(0);
     expect(await valuesOf(`{${namespace}:t:0}`)).toEqual(['journal-a.log', 'journal-b.log']);
@@ -153,7 +193,19 @@ describe('one record, one entry', () => {
     const journalDir = mkdtempSync(join(tmpdir(), 'rsp-test-journal-'));
     const dir = join(journalDir, namespace, targetId(redisUrl()));
     mkdirSync(dir, { recursive: true });
-    const good = { v: 1, id: 's:0:000000000001:000000', topic: 't', shard: 0, fields: ['payload', 'kept'], producerId: 's', seq: 1, persisted: 'not', attempts: 0, lastError: '', parkedAt: Date.now() };
+    const good = {
+      v: 1,
+      id: 's:0:000000000001:000000',
+      topic: 't',
+      shard: 0,
+      fields: ['payload', 'kept'],
+      producerId: 's',
+      seq: 1,
+      persisted: 'not',
+      attempts: 0,
+      lastError: '',
+      parkedAt: Date.now(),
+    };
     writeFileSync(join(dir, 'journal-s.log'), encodeRecords([Buffer.from('{"v":99}'), Buffer.from(JSON.stringify(good))]));
     const producer = res.producer({ namespace, redis: redisUrl(), topics: { t: { shards: 1 } }, compensation: { journalDir, replay: { enabled: false } } });
     await producer.connect();
@@ -246,10 +298,12 @@ describe('no silent outcome', () => {
     const started = performance.now();
     const settled: number[] = [];
     const sent = Array.from({ length: 40 }, (_, i) => ({ value: `bh-${i}`, ack: undefined as SendAck | undefined }));
-    await Promise.all(sent.map(async (s, i) => {
-      s.ack = await producer.send({ topic: 't', key: `k${i}`, value: s.value });
-      settled.push(performance.now() - started);
-    }));
+    await Promise.all(
+      sent.map(async (s, i) => {
+        s.ack = await producer.send({ topic: 't', key: `k${i}`, value: s.value });
+        settled.push(performance.now() - started);
+      }),
+    );
     const allowance = 2 * (fast.requestTimeoutMs ?? 0) + 250;
     expect(Math.max(...settled)).toBeLessThanOrEqual((fast.deliveryTimeoutMs ?? 0) + allowance);
     expect(sent.every((s) => s.ack?.status === 'spilled')).toBe(true);
@@ -266,7 +320,16 @@ describe("acks: 'all' without enough replicas", () => {
     const server = await startRedisServer();
     res.defer(() => server.stop());
     const url = `redis://127.0.0.1:${server.port}`;
-    const producer = res.producer({ redis: url, acks: 'all', requestTimeoutMs: 400, deliveryTimeoutMs: 1_200, retryBackoffMs: 10, retryBackoffMaxMs: 20, topics: { t: { shards: 16 } }, compensation: { replay: { enabled: false } } });
+    const producer = res.producer({
+      redis: url,
+      acks: 'all',
+      requestTimeoutMs: 400,
+      deliveryTimeoutMs: 1_200,
+      retryBackoffMs: 10,
+      retryBackoffMaxMs: 20,
+      topics: { t: { shards: 16 } },
+      compensation: { replay: { enabled: false } },
+    });
     await producer.connect();
     const acks = await Promise.all(Array.from({ length: 64 }, (_, i) => producer.send({ topic: 't', key: `k${i}`, value: `v${i}` })));
     expect(acks.filter((a) => a.status !== 'spilled' || a.parkedIn !== 'redis')).toEqual([]);
@@ -288,7 +351,7 @@ describe('the batch script fails before its first write', () => {
     expect(await admin.exists(stream)).toBe(0);
   });
 
-  it("answers a repeated batch with its own ids only, and writes again so WAIT covers it", async () => {
+  it('answers a repeated batch with its own ids only, and writes again so WAIT covers it', async () => {
     const admin = res.admin();
     const scripts = loadScripts(admin);
     const stream = `{${uniqueNamespace()}:t:0}`;

@@ -100,8 +100,7 @@ describe('http-service example', () => {
     return { ready, exited };
   }
 
-  const post = (url: string, path: string, body: string, key?: string) =>
-    fetch(`${url}${path}`, { method: 'POST', body, headers: key ? { 'x-key': key } : {} });
+  const post = (url: string, path: string, body: string, key?: string) => fetch(`${url}${path}`, { method: 'POST', body, headers: key ? { 'x-key': key } : {} });
 
   it('answers 202 with the entry id, 400 naming the bad field, and writes each record once', async () => {
     const { ready, exited } = startService();
@@ -116,7 +115,10 @@ describe('http-service example', () => {
     for (const [i, body] of bodies.entries()) {
       expect(body.status).toBe('delivered');
       const entry = (await readStream(admin, body.stream)).filter(([, fields]) => fields[1] === values[i]);
-      expect(entry.map(([id]) => id), `${values[i]} in ${body.stream}`).toEqual([body.id]);
+      expect(
+        entry.map(([id]) => id),
+        `${values[i]} in ${body.stream}`,
+      ).toEqual([body.id]);
       expect(entry[0]![1]).toEqual(expect.arrayContaining(['key', `user-${i % 5}`]));
     }
 
@@ -156,7 +158,10 @@ describe('http-service example', () => {
     expect(code, out).toBe(0);
     const delivered = outcomes.filter((o) => o.status === 202);
     expect(delivered.length).toBeGreaterThan(0);
-    expect(outcomes.every((o) => [0, 202, 503].includes(o.status)), JSON.stringify(outcomes.map((o) => o.status))).toBe(true);
+    expect(
+      outcomes.every((o) => [0, 202, 503].includes(o.status)),
+      JSON.stringify(outcomes.map((o) => o.status)),
+    ).toBe(true);
     // The service's own count equals what clients were told: no answer was lost on the way out.
     expect(out).toMatch(new RegExp(`producer closed: ${delivered.length} delivered, 0 parked`));
     const admin = res.admin();

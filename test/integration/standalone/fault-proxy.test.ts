@@ -83,7 +83,6 @@ describe('FaultProxy', () => {
     const counter = `${uniqueNamespace()}:n`;
     const replies = await Promise.all(Array.from({ length: 50 }, () => c.incr(counter)));
     expect(replies).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
-
   });
 
   it('blackhole: nothing answers, new connections hang too; after pass() held bytes flow and new connections work', async () => {

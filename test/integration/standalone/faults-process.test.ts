@@ -149,7 +149,14 @@ describe('faults: process lifetime', () => {
     servers.push(second);
     const b = res.producer(common);
     b.on('error', () => {});
-    await eventually(() => b.connect().then(() => true, () => false), 'the new producer connects');
+    await eventually(
+      () =>
+        b.connect().then(
+          () => true,
+          () => false,
+        ),
+      'the new producer connects',
+    );
     expect(b.producerId).not.toBe(a.producerId);
     const replay = await replayUntilEmpty(b, journalDir, namespace, topic);
     expect(replay).toMatchObject({ drained: produced.length + awaited.length, replayed: produced.length + awaited.length, deadLettered: 0 });
@@ -193,7 +200,14 @@ describe('faults: process lifetime', () => {
       compensation: { journalDir, replay: { enabled: false } },
     });
     producer.on('error', () => {});
-    await eventually(() => producer.connect().then(() => true, () => false), 'the producer connects');
+    await eventually(
+      () =>
+        producer.connect().then(
+          () => true,
+          () => false,
+        ),
+      'the producer connects',
+    );
     const replay = await replayUntilEmpty(producer, journalDir, namespace, topic);
     expect(replay).toMatchObject({ drained: count, replayed: count, deadLettered: 0 });
     const sent = summary.acks.map((a) => ({ value: a.value, ack: undefined }));

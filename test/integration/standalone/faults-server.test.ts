@@ -169,7 +169,12 @@ describe('faults: the redis-server process', () => {
     producer.on('replay', (e) => replays.push(e));
     const failures: unknown[] = [];
 
-    const warm = sendAll(producer, topic, Array.from({ length: 40 }, (_, i) => `w${i}`), failures);
+    const warm = sendAll(
+      producer,
+      topic,
+      Array.from({ length: 40 }, (_, i) => `w${i}`),
+      failures,
+    );
     await warm.done; // topic checked, scripts loaded, connection ready
     expect(warm.sent.every((x) => x.ack?.status === 'delivered')).toBe(true);
 
@@ -177,9 +182,19 @@ describe('faults: the redis-server process', () => {
     const pausedAt = performance.now();
     // Wave A goes out at once (its script calls sit unanswered in the paused server's socket);
     // wave B gathers behind it and never gets a script call out.
-    const a = sendAll(producer, topic, Array.from({ length: 100 }, (_, i) => `a${i}`), failures);
+    const a = sendAll(
+      producer,
+      topic,
+      Array.from({ length: 100 }, (_, i) => `a${i}`),
+      failures,
+    );
     await new Promise((r) => setImmediate(r));
-    const b = sendAll(producer, topic, Array.from({ length: 100 }, (_, i) => `b${i}`), failures);
+    const b = sendAll(
+      producer,
+      topic,
+      Array.from({ length: 100 }, (_, i) => `b${i}`),
+      failures,
+    );
     await Promise.all([a.done, b.done]); // every send has its outcome while Redis is still paused
     const pausedFor = performance.now() - pausedAt;
     // A batch gives up once its next retry would pass its deadline (up to retryBackoffMaxMs early).
@@ -247,7 +262,12 @@ describe('faults: the redis-server process', () => {
     producer.on('retry', (e) => retries.push(e));
     const failures: unknown[] = [];
 
-    const warm = sendAll(producer, topic, Array.from({ length: 20 }, (_, i) => `w${i}`), failures);
+    const warm = sendAll(
+      producer,
+      topic,
+      Array.from({ length: 20 }, (_, i) => `w${i}`),
+      failures,
+    );
     await warm.done; // topic metadata written while there is room
     expect(warm.sent.every((x) => x.ack?.status === 'delivered')).toBe(true);
 
@@ -267,7 +287,12 @@ describe('faults: the redis-server process', () => {
       expect(mb).toBeLessThan(8);
     }
 
-    const oom = sendAll(producer, topic, Array.from({ length: 200 }, (_, i) => `o${i}`), failures);
+    const oom = sendAll(
+      producer,
+      topic,
+      Array.from({ length: 200 }, (_, i) => `o${i}`),
+      failures,
+    );
     await oom.done;
     expect(failures).toEqual([]);
     const parked = spilled(oom.sent.map((x) => x.ack));

@@ -28,11 +28,15 @@ describe('examples/metrics-endpoint.ts', () => {
     });
 
     let page = '';
-    await eventually(async () => {
-      if (url === undefined) return false;
-      page = await (await fetch(url)).text();
-      return (sample(page, 'rsp_producer_records_delivered_total') ?? 0) > 0 && (sample(page, 'rsp_producer_request_duration_count') ?? 0) > 0;
-    }, 'delivered records on /metrics', 20_000);
+    await eventually(
+      async () => {
+        if (url === undefined) return false;
+        page = await (await fetch(url)).text();
+        return (sample(page, 'rsp_producer_records_delivered_total') ?? 0) > 0 && (sample(page, 'rsp_producer_request_duration_count') ?? 0) > 0;
+      },
+      'delivered records on /metrics',
+      20_000,
+    );
 
     expect(page).toMatch(/^# TYPE rsp_producer_records_delivered_total counter$/m);
     expect(page).toMatch(/^rsp_producer_records_delivered_total\{[^}]*topic="orders"[^}]*shard="\d"[^}]*\} \d+$/m);

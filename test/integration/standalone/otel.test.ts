@@ -25,7 +25,11 @@ function otel() {
     /** Every metric as of now, by name. */
     async collect(): Promise<Map<string, MetricData>> {
       await reader.forceFlush();
-      const all = exporter.getMetrics().at(-1)?.scopeMetrics.flatMap((s) => s.metrics) ?? [];
+      const all =
+        exporter
+          .getMetrics()
+          .at(-1)
+          ?.scopeMetrics.flatMap((s) => s.metrics) ?? [];
       exporter.reset();
       return new Map(all.map((m) => [m.descriptor.name, m]));
     },
@@ -65,7 +69,11 @@ describe('instrumentProducer (OpenTelemetry metrics)', () => {
 
     expect(total(m, 'rsp.producer.records.delivered', { topic: 'a' })).toBe(300);
     expect(total(m, 'rsp.producer.records.delivered', { topic: 'b' })).toBe(100);
-    expect(points(m, 'rsp.producer.records.delivered').map((p) => `${String(p.attributes.topic)}:${String(p.attributes.shard)}`).sort()).toEqual(['a:0', 'a:1', 'a:2', 'a:3', 'b:0', 'b:1']);
+    expect(
+      points(m, 'rsp.producer.records.delivered')
+        .map((p) => `${String(p.attributes.topic)}:${String(p.attributes.shard)}`)
+        .sort(),
+    ).toEqual(['a:0', 'a:1', 'a:2', 'a:3', 'b:0', 'b:1']);
     expect(points(m, 'rsp.producer.records.delivered').every((p) => p.attributes.service === 'checkout')).toBe(true);
     expect(total(m, 'rsp.producer.batches.delivered')).toBe(batches);
     expect(total(m, 'rsp.producer.bytes.delivered', { topic: 'a' })).toBeGreaterThanOrEqual(300 * 50);

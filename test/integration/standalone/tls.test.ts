@@ -41,16 +41,19 @@ async function startTlsServer(cert: { certFile: string; keyFile: string }, authC
   let server: ServerProcess;
   try {
     server = await startRedisServer([
-      '--tls-port', String(tlsPort),
-      '--tls-cert-file', cert.certFile,
-      '--tls-key-file', cert.keyFile,
-      '--tls-ca-cert-file', pki.caFile,
-      '--tls-auth-clients', authClients,
+      '--tls-port',
+      String(tlsPort),
+      '--tls-cert-file',
+      cert.certFile,
+      '--tls-key-file',
+      cert.keyFile,
+      '--tls-ca-cert-file',
+      pki.caFile,
+      '--tls-auth-clients',
+      authClients,
     ]);
   } catch (err) {
-    throw new Error(
-      `redis-server would not start with --tls-port; is it built with TLS (BUILD_TLS=yes; Debian's redis-server is)? ${String(err)}`,
-    );
+    throw new Error(`redis-server would not start with --tls-port; is it built with TLS (BUILD_TLS=yes; Debian's redis-server is)? ${String(err)}`);
   }
   return { server, tlsPort, admin: new Redis(server.port, '127.0.0.1', { maxRetriesPerRequest: 1 }) };
 }
@@ -60,11 +63,7 @@ beforeAll(async () => {
   const serverCert = pki.issue('server', { subject: '/CN=localhost', extensions: SERVER_EXTENSIONS });
   const otherCert = pki.issue('other-host', { subject: '/CN=redis.other.example', extensions: ['subjectAltName=DNS:redis.other.example', 'extendedKeyUsage=serverAuth'] });
   client = pki.issue('client', { subject: '/CN=producer', extensions: CLIENT_EXTENSIONS });
-  [optional, mutual, wrongHost] = await Promise.all([
-    startTlsServer(serverCert, 'optional'),
-    startTlsServer(serverCert, 'yes'),
-    startTlsServer(otherCert, 'optional'),
-  ]);
+  [optional, mutual, wrongHost] = await Promise.all([startTlsServer(serverCert, 'optional'), startTlsServer(serverCert, 'yes'), startTlsServer(otherCert, 'optional')]);
 });
 
 afterAll(async () => {
@@ -136,7 +135,7 @@ describe('TLS with verification (server certificate signed by a CA made at test 
     }
   });
 
-  it('a plain `rediss://` URL as the producer\'s `redis` option, trusting the CA through NODE_EXTRA_CA_CERTS', async () => {
+  it("a plain `rediss://` URL as the producer's `redis` option, trusting the CA through NODE_EXTRA_CA_CERTS", async () => {
     const namespace = uniqueNamespace();
     const url = `rediss://127.0.0.1:${optional.tlsPort}`;
     const trusted = await runFixture({ REDIS_URL: url, NAMESPACE: namespace, NODE_EXTRA_CA_CERTS: pki.caFile });
@@ -242,7 +241,7 @@ async function countingRelay(targetPort: number): Promise<{ port: number; attemp
 }
 
 describe('a refused certificate does not cause a retry storm', () => {
-  it('connection attempts in 1 s stay bounded by ioredis\' backoff, however many sends are waiting', async () => {
+  it("connection attempts in 1 s stay bounded by ioredis' backoff, however many sends are waiting", async () => {
     const relay = await countingRelay(optional.tlsPort);
     try {
       const { producer, errors } = tlsProducer({ host: '127.0.0.1', port: relay.port }, { deliveryTimeoutMs: 5_000, compensation: { enabled: false } });
