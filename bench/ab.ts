@@ -72,20 +72,12 @@ function line(label: string, s: PairedSummary, digits: number, lowerIsBetter: bo
 
 async function main(): Promise<void> {
   // Positional revisions first, then the flags (`--name value` or `--name=value`).
-  const positional: string[] = [];
-  const flagArgs: string[] = [];
-  const argv = process.argv.slice(2);
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('-')) positional.push(arg);
-    else flagArgs.push(...(arg.includes('=') || arg === '--help' || arg === '-h' || i + 1 >= argv.length ? [arg] : [arg, argv[++i]!]));
-  }
-  const flags = new Flags(flagArgs, [], import.meta.url);
+  const flags = new Flags(process.argv.slice(2), { case: 'string', rounds: 'string', records: 'string' }, import.meta.url, true);
+  const positional = flags.positionals;
   const caseId = (flags.string('case') ?? 'c1000') as AbCase;
   if (!CASES.includes(caseId)) throw new UsageError(`--case must be one of ${CASES.join(', ')}, got ${JSON.stringify(caseId)}`);
   const rounds = flags.int('rounds', 16);
   const records = flags.int('records', 100_000);
-  flags.done();
   if (positional.length < 1 || positional.length > 2) throw new UsageError('usage: npx tsx bench/ab.ts <rev-A> [<rev-B>] [--case c1000|c100|c1|sb|ff] [--rounds N] [--records N]');
   const [revA, revB] = positional as [string, string | undefined];
   const labelB = revB ?? 'working tree';

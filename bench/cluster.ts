@@ -37,7 +37,7 @@ import { balanceTopic, type BalanceResult } from '../src/admin/balance.js';
 import { keySlot } from '../src/admin/key-slot.js';
 import { parseInfo, startRedisCluster, type RedisClusterHandle } from '../test/support/redis-cluster.js';
 import { startRedisServer, type ServerProcess } from '../test/support/redis-server.js';
-import { Flags } from './flags.js';
+import { Flags, UsageError } from './flags.js';
 import { describeMachine, fmtInt, produceAll, KEY_SPACE, makeWorkload, median, mulberry32, percentile, SHARDS, TOPIC, VALUE_BYTES, valueAt, type Workload } from './workload.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -68,7 +68,23 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const flags = new Flags(argv, ['no-warmup', 'aof'], import.meta.url);
+  const value = 'string';
+  const flags = new Flags(
+    argv,
+    {
+      'no-warmup': 'boolean',
+      aof: 'boolean',
+      records: value,
+      reps: value,
+      names: value,
+      namespace: value,
+      'skewed-namespace': value,
+      'rebalanced-namespace': value,
+      seed: value,
+      out: value,
+    },
+    import.meta.url,
+  );
   const name = (flag: string): string | undefined => {
     const v = flags.string(flag);
     if (v !== undefined && !/^[^{}:\s*?[\]\\]+$/.test(v)) throw new Error(`--${flag} must not contain braces, ':', whitespace or glob characters`);
@@ -86,7 +102,6 @@ function parseArgs(argv: string[]): Options {
     seed: flags.int('seed', 1, 0),
     out: resolve(flags.string('out') ?? resolve(root, 'bench/results/cluster-latest.json')),
   };
-  flags.done();
   return opts;
 }
 
@@ -907,6 +922,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof UsageError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exitCode = 2;
+    return;
+  }
   process.stderr.write(`benchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exitCode = 1;
 });

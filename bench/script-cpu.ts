@@ -25,10 +25,9 @@ import { Flags } from './flags.js';
 import { makeWorkload, median, SHARDS, valueAt } from './workload.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const flags = new Flags(process.argv.slice(2), [], import.meta.url);
+const flags = new Flags(process.argv.slice(2), { records: 'string', reps: 'string' }, import.meta.url);
 const RECORDS = flags.int('records', 200_000);
 const REPS = flags.int('reps', 3);
-flags.done();
 const BATCH = 1000;
 const IN_FLIGHT = 8;
 

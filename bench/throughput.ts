@@ -55,7 +55,33 @@ const resultsDir = resolve(root, 'bench/results');
 const SIZES = [100, 1024, 10240];
 
 function parseArgs(argv: string[]): Options {
-  const flags = new Flags(argv, ['no-warmup', 'no-delivery-latency', 'sizes', 'sweep', 'memory'], import.meta.url);
+  const value = 'string';
+  const flags = new Flags(
+    argv,
+    {
+      'no-warmup': 'boolean',
+      'no-delivery-latency': 'boolean',
+      sizes: 'boolean',
+      sweep: 'boolean',
+      memory: 'boolean',
+      records: value,
+      'await-records': value,
+      'value-bytes': value,
+      keys: value,
+      cases: value,
+      shards: value,
+      'max-mib': value,
+      reps: value,
+      latency: value,
+      seed: value,
+      out: value,
+      'slowlog-us': value,
+      callers: value,
+      'buffer-mib': value,
+      'sample-ms': value,
+    },
+    import.meta.url,
+  );
   const modes = (['sizes', 'sweep', 'memory'] as const).filter((m) => flags.has(m));
   if (modes.length > 1) throw new UsageError(`--${modes.join(' and --')} are separate modes: choose one`);
   const mode: Mode = modes[0] ?? 'default';
@@ -91,7 +117,6 @@ function parseArgs(argv: string[]): Options {
     bufferMiB: flags.int('buffer-mib', 64),
     sampleMs: flags.int('sample-ms', 20),
   };
-  flags.done();
   return opts;
 }
 
