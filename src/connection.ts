@@ -3,7 +3,7 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import type { ResolvedConfig } from './config.js';
 import { withGuardedConnector } from './guarded-connector.js';
 import { RequestTimeoutError } from './errors.js';
-import { classifyRedisError } from './redis-errors.js';
+import { classifyRedisError, UNREACHABLE_CODES } from './redis-errors.js';
 
 /**
  * The producer owns retries, so ioredis must never replay a command behind its back: a replayed
@@ -42,6 +42,16 @@ export function openConnection(redis: ResolvedConfig['redis']): RedisConnection 
   return { client: new Redis(withGuardedConnector({ ...redis, ...SAFE_OPTIONS })), owned: true };
 }
 
+/**
+ * The error behind `err` when it says Redis cannot be reached at the address: a socket error of
+ * `UNREACHABLE_CODES`, or a Cluster's "no seed node answered" (ioredis keeps the nodes' socket
+ * errors to itself there).
+ */
+function unreachableCause(err: Error): Error | undefined {
+  if (err.name === 'ClusterAllFailedError') return err;
+  return UNREACHABLE_CODES.has(String((err as NodeJS.ErrnoException).code)) ? err : undefined;
+}
+
 /** Connection failures that trying again cannot fix: wrong or missing credentials, a refused certificate. */
 const FATAL_CONNECT_CODES = new Set(['ERR_REDIS_WRONGPASS', 'ERR_REDIS_NOAUTH', 'ERR_REDIS_NOPERM', 'ERR_TLS']);
 
@@ -76,12 +86,14 @@ function clientReady(client: Redis | Cluster, timeoutMs: number): Promise<void> 
       stop();
       resolve();
     };
-    // A refusal no reconnect can fix ends the wait at once; ioredis retries the others (refused,
-    // reset) with backoff within the deadline.
+    // A refusal no reconnect can fix, and an address nothing answers at, end the wait at once
+    // with their cause (ioredis keeps reconnecting in the background, and a sender's next attempt
+    // waits again). Other errors (a reset, a handshake in progress) are left to the deadline.
     const onError = (err: Error) => {
-      if (!FATAL_CONNECT_CODES.has(classifyRedisError(err).code)) return;
+      const unreachable = unreachableCause(err);
+      if (unreachable === undefined && !FATAL_CONNECT_CODES.has(classifyRedisError(err).code)) return;
       stop();
-      reject(err);
+      reject(unreachable ?? err);
     };
     client.once('ready', onReady);
     client.on('error', onError);

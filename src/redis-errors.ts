@@ -34,9 +34,11 @@ const RETRIABLE_REPLIES = new Set(['MOVED', 'ASK', 'TRYAGAIN', 'CLUSTERDOWN', 'L
 const FATAL_REPLIES = new Set(['NOAUTH', 'WRONGPASS', 'NOPERM', 'WRONGTYPE', 'ERR']);
 
 // Transport failures reported by Node or ioredis.
-// Those that prove the command never left this process:
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH']);
+// Those that prove the command never left this process: nothing listens at the address, no such
+// host, no route.
+export const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 const NOT_SENT_MESSAGES = [
+  'Failed to refresh slots cache', // a Cluster none of whose nodes answered
   "Stream isn't writeable",
   'None of startup nodes is available',
   'Cluster is disconnected',
@@ -77,7 +79,7 @@ export function classifyRedisError(err: unknown): RedisErrorClass {
   if (IN_FLIGHT_CODES.has(code) || IN_FLIGHT_MESSAGES.some((m) => message.includes(m))) {
     return { code: 'ERR_CONNECTION', retriable: true, persisted: 'possibly' };
   }
-  if (NOT_SENT_CODES.has(code) || NOT_SENT_MESSAGES.some((m) => message.includes(m))) {
+  if (UNREACHABLE_CODES.has(code) || NOT_SENT_MESSAGES.some((m) => message.includes(m))) {
     // ioredis Cluster gave up following MOVED/ASK/TRYAGAIN: name the last redirection.
     const redirection = /Too many Cluster redirections\. Last error: ReplyError: ([A-Z]+)/.exec(message)?.[1];
     return { code: redirection ? `ERR_REDIS_${redirection}` : 'ERR_CONNECTION', retriable: true, persisted: 'not' };

@@ -1,6 +1,8 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { openConnection } from '../../src/connection.js';
+import { DeliveryError } from '../../src/errors.js';
+import { Producer } from '../../src/index.js';
 import { GuardedConnector, withGuardedConnector } from '../../src/guarded-connector.js';
 
 // The producer owns retries: the clients it creates must never replay a command on their own.
@@ -46,5 +48,38 @@ describe('the guarded connector (a second socket error must not crash the proces
     expect(withGuardedConnector<RedisOptions>({ Connector: Own }).Connector).toBe(Own);
     expect(withGuardedConnector<RedisOptions>({ sentinels: [{ host: '127.0.0.1', port: 1 }], name: 'm' }).Connector).toBeUndefined();
     expect(withGuardedConnector<RedisOptions>({ port: 1 }).Connector).toBe(GuardedConnector);
+  });
+});
+
+describe('connect() to a Redis that cannot be reached', () => {
+  // Nothing listens on port 1, and `.invalid` never resolves (RFC 6761): the OS answers at once.
+  it.each([
+    ['refused', 'redis://127.0.0.1:1', 'ECONNREFUSED'],
+    ['unresolvable', 'redis://no-such-host.invalid:6379', 'ENOTFOUND'],
+  ])('%s: rejects at once with ERR_CONNECTION and the cause, not after the request deadline', async (_what, url, cause) => {
+    const producer = new Producer({ redis: url, requestTimeoutMs: 20_000 });
+    const started = performance.now();
+    const err = await producer.connect().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const tookMs = performance.now() - started;
+    await producer.close({ timeoutMs: 100 });
+    expect(err).toBeInstanceOf(DeliveryError);
+    expect(err).toMatchObject({ code: 'ERR_CONNECTION', retriable: true });
+    expect(((err as DeliveryError).cause as NodeJS.ErrnoException).code).toBe(cause);
+    expect((err as Error).message).toContain(cause);
+    expect(tookMs).toBeLessThan(10_000); // half the deadline: the cause ended the wait, not the timer
+  });
+
+  it('a cluster none of whose seed nodes answers rejects at once too', async () => {
+    const producer = new Producer({ redis: { cluster: [{ host: '127.0.0.1', port: 1 }] }, requestTimeoutMs: 20_000 });
+    const err = await producer.connect().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await producer.close({ timeoutMs: 100 });
+    expect(err).toMatchObject({ code: 'ERR_CONNECTION', retriable: true });
+    expect((err as Error).message).toMatch(/^Could not connect to Redis: /);
   });
 });
