@@ -251,12 +251,33 @@ function trimProblem(trim: NonNullable<ResolvedConfig['trim']>): string | undefi
   return undefined;
 }
 
+/**
+ * Defaults the user did not set follow the settings they did, so one setting alone never conflicts
+ * with a default (`bufferMaxBytes: 65536` alone lowers the batch and record limits to it). Only
+ * values both given can conflict; `resolveConfig` reports those.
+ */
+function followGivenSettings(config: ResolvedConfig, given: (...path: string[]) => boolean): void {
+  if (!given('batchMaxBytes')) config.batchMaxBytes = Math.min(config.batchMaxBytes, config.bufferMaxBytes);
+  if (!given('maxRecordBytes')) config.maxRecordBytes = Math.min(config.maxRecordBytes, config.bufferMaxBytes);
+  if (!given('requestTimeoutMs')) config.requestTimeoutMs = Math.min(config.requestTimeoutMs, config.deliveryTimeoutMs);
+  if (!given('retryBackoffMaxMs')) config.retryBackoffMaxMs = Math.max(config.retryBackoffMaxMs, config.retryBackoffMs);
+  // Outlive every retry by a margin, as the defaults do (7 days and 1.5 × the delivery timeout).
+  if (!given('idempotenceStateTtlMs')) config.idempotenceStateTtlMs = Math.max(config.idempotenceStateTtlMs, 2 * config.deliveryTimeoutMs);
+  const replay = config.compensation.replay;
+  if (!given('compensation', 'replay', 'leaseMs')) replay.leaseMs = Math.max(replay.leaseMs, Math.ceil(1.5 * config.deliveryTimeoutMs));
+  if (!given('compensation', 'replay', 'backoffMaxMs')) replay.backoffMaxMs = Math.max(replay.backoffMaxMs, replay.backoffMs);
+}
+
 /** Validates the whole config at once; throws a `ConfigError` listing every problem. */
 export function resolveConfig(input: ProducerConfig = {}): ResolvedConfig {
   const result = producerConfigSchema.safeParse(input);
   if (!result.success) throw new ConfigError(formatIssues(result.error.issues, input));
   const config = result.data;
+  followGivenSettings(config, (...path) => path.reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], input) !== undefined);
   const problems: string[] = [];
+  if (typeof config.redis === 'string' && !URL.canParse(config.redis)) {
+    problems.push(redactCredentials(`\`redis\`: expected a URL such as redis://127.0.0.1:6379 (host, port 1–65535), got ${JSON.stringify(config.redis)}`));
+  }
   if (config.retryBackoffMaxMs < config.retryBackoffMs) {
     problems.push(`\`retryBackoffMaxMs\` (${config.retryBackoffMaxMs}) must be ≥ \`retryBackoffMs\` (${config.retryBackoffMs})`);
   }

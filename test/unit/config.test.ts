@@ -77,6 +77,27 @@ describe('resolveConfig', () => {
     expect(configError({ redis: { cluster: [] } }).issues.join()).toMatch(/redis\.cluster/);
   });
 
+  it('refuses a URL that does not parse with a ConfigError naming `redis`, its password masked', () => {
+    const err = configError({ redis: 'redis://u:secret@host:99999' });
+    expect(err.issues.join()).toMatch(/`redis`: expected a URL such as redis:\/\/127\.0\.0\.1:6379/);
+    expect(err.message).toContain('u:***@host:99999');
+    expect(JSON.stringify(err) + err.message + err.issues.join()).not.toContain('secret');
+  });
+
+  it('defaults the user did not set follow the ones they did; only settings both given can conflict', () => {
+    const small = resolveConfig({ bufferMaxBytes: 65_536 });
+    expect([small.batchMaxBytes, small.maxRecordBytes]).toEqual([65_536, 65_536]);
+    const quick = resolveConfig({ deliveryTimeoutMs: 3_000 });
+    expect(quick.requestTimeoutMs).toBe(3_000);
+    const long = resolveConfig({ deliveryTimeoutMs: 600_000 });
+    expect(long.compensation.replay.leaseMs).toBeGreaterThan(600_000);
+    expect(long.idempotenceStateTtlMs).toBeGreaterThan(600_000);
+    expect(resolveConfig({ retryBackoffMs: 5_000 }).retryBackoffMaxMs).toBe(5_000);
+    expect(resolveConfig({ compensation: { replay: { backoffMs: 120_000 } } }).compensation.replay.backoffMaxMs).toBe(120_000);
+    // Both given: the user's own values conflict, and say so.
+    expect(configError({ bufferMaxBytes: 65_536, batchMaxBytes: 131_072 }).issues.join()).toMatch(/`batchMaxBytes` \(131072\) must be ≤ `bufferMaxBytes` \(65536\)/);
+  });
+
   it('validates trimming and the partitioner', () => {
     expect(resolveConfig({ trim: { strategy: 'maxlen', threshold: 100 } }).trim).toEqual({ strategy: 'maxlen', threshold: 100, exact: false });
     expect(resolveConfig({ trim: { strategy: 'minid', threshold: '1712345678901-0', exact: true } }).trim?.exact).toBe(true);
