@@ -34,7 +34,7 @@ export function resolveTarget(flags: { redis?: string; cluster?: string }, env: 
 }
 
 function urlTarget(url: string, source: string): RedisTarget {
-  if (!/^rediss?:\/\/[^/]/.test(url)) {
+  if (!/^rediss?:\/\/[^/]/.test(url) || !URL.canParse(url)) {
     throw new UsageError(`${source} expects a redis:// or rediss:// URL such as redis://127.0.0.1:6379, got ${JSON.stringify(redactCredentials(url))}`);
   }
   return { redis: url, display: redactCredentials(url), cluster: false };
