@@ -1,7 +1,8 @@
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { Cluster, Redis, ClusterOptions, RedisOptions } from 'ioredis';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { isIoredisClient } from './client-kind.js';
 import { redactCredentials } from './credentials.js';
 import { ConfigError } from './errors.js';
 import { nameProblem, RESERVED_TOPICS } from './names.js';
@@ -55,7 +56,7 @@ const clusterNode = z.union([z.string().min(1), z.number().int(), z.strictObject
 const redisSchema = z.union(
   [
     z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL'),
-    z.custom<Redis | Cluster>((v) => v instanceof Redis || v instanceof Cluster),
+    z.custom<Redis | Cluster>(isIoredisClient),
     z.strictObject({ cluster: z.array(clusterNode).min(1), options: z.custom<ClusterOptions>(isPlainObject).optional() }),
     z.custom<RedisOptions>((v) => isPlainObject(v) && !('cluster' in v), 'expected ioredis options'),
   ],
@@ -94,7 +95,7 @@ const compensationSchema = z.strictObject({
 export const producerConfigSchema = z.strictObject({
   redis: redisSchema.default('redis://127.0.0.1:6379').meta({
     description:
-      'Where to connect: a `redis://`/`rediss://` URL, ioredis options, `{ cluster: [...nodes], options? }` for Redis Cluster, or an ioredis `Redis`/`Cluster` you own (used as it is, left open by `close()`).',
+      'Where to connect: a `redis://`/`rediss://` URL, ioredis options, `{ cluster: [...nodes], options? }` for Redis Cluster, or an ioredis (5 or 6) `Redis`/`Cluster` you own (used as it is, left open by `close()`).',
     accepts: 'URL, ioredis options, `{ cluster }` or a client',
   }),
   namespace: name('namespace').default('rsp').describe('First part of every key. No `{`, `}`, `:` or whitespace, at most 128 characters.'),

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { ResolvedConfig } from './config.js';
+import { isCluster, isIoredisClient } from './client-kind.js';
 import { withGuardedConnector } from './guarded-connector.js';
 import { RequestTimeoutError } from './errors.js';
 import { classifyRedisError, UNREACHABLE_CODES } from './redis-errors.js';
@@ -23,7 +24,7 @@ export interface RedisConnection {
 }
 
 export function openConnection(redis: ResolvedConfig['redis']): RedisConnection {
-  if (redis instanceof Redis || redis instanceof Cluster) return { client: redis, owned: false };
+  if (isIoredisClient(redis)) return { client: redis, owned: false };
   // The guarded connector keeps a refused TLS handshake from crashing the process (guarded-connector.ts).
   if (typeof redis === 'string') return { client: new Redis(redis, withGuardedConnector(SAFE_OPTIONS)), owned: true };
   if ('cluster' in redis) {
@@ -64,7 +65,7 @@ export async function whenReady(client: Redis | Cluster, timeoutMs: number): Pro
   await clientReady(client, timeoutMs);
   // A Cluster is "ready" once it has the slot map; its connections to the masters may still be
   // opening, and with the offline queue off a command routed to one of those fails at once.
-  if (client instanceof Cluster) {
+  if (isCluster(client)) {
     const opening = client.nodes('master').filter((node) => node.status !== 'ready');
     await Promise.all(opening.map((node) => clientReady(node, Math.max(1, deadline - Date.now()))));
   }
@@ -140,8 +141,8 @@ function describeTarget(redis: ResolvedConfig['redis']): string {
       .map((n) => (typeof n === 'string' ? n : typeof n === 'number' ? `127.0.0.1:${n}` : node(n as object)))
       .sort()
       .join(',')}`;
-  if (redis instanceof Cluster) return seeds((redis as unknown as { startupNodes: unknown[] }).startupNodes ?? []);
-  if (redis instanceof Redis) return node(redis.options);
+  if (isIoredisClient(redis) && isCluster(redis)) return seeds((redis as unknown as { startupNodes: unknown[] }).startupNodes ?? []);
+  if (isIoredisClient(redis)) return node(redis.options);
   if (typeof redis === 'string') {
     const url = new URL(redis);
     return node({ host: url.hostname, port: url.port || 6379, db: url.pathname.slice(1) || 0 });

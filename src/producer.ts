@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
-import { Cluster, type Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Waiter } from './accumulator.js';
 import { BufferGate, RECORD_OVERHEAD_BYTES } from './buffer-gate.js';
 import { resolveConfig, type ProducerConfig, type ResolvedConfig } from './config.js';
@@ -12,6 +12,7 @@ import { encodeRecord, type EncodedRecord, type ProducerRecord } from './record.
 import { classifyRedisError } from './redis-errors.js';
 import { loadScripts } from './scripts.js';
 import { StalledConnectionWatch } from './stalled-connections.js';
+import { isCluster } from './client-kind.js';
 import { hideCredentials } from './credentials.js';
 import { SendBatchOutcome, SendBatchSlot, type SendResult } from './send-batch.js';
 import { entryId } from './compensation/entry.js';
@@ -89,7 +90,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
       ? new StalledConnectionWatch(client, this.config.requestTimeoutMs, (connection, why) => {
           const reason = `${why} on the connection to ${connection}: connection replaced`;
           // A standalone client reports its own close; a cluster node's connection does not.
-          if (client instanceof Cluster) this.emitSafely('disconnect', { reason });
+          if (isCluster(client)) this.emitSafely('disconnect', { reason });
           else this.closeReason = reason;
         })
       : undefined;

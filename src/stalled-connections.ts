@@ -1,4 +1,5 @@
-import { Cluster, type Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import { isCluster } from './client-kind.js';
 import { keySlot } from './admin/key-slot.js';
 
 /**
@@ -33,7 +34,7 @@ export class StalledConnectionWatch {
 
   /** One look at every connection: the same call still first in line for a whole deadline means stalled. */
   check(): void {
-    const connections = this.client instanceof Cluster ? this.client.nodes('all') : [this.client];
+    const connections = isCluster(this.client) ? this.client.nodes('all') : [this.client];
     const now = this.now();
     for (const connection of connections) {
       const call = oldestCall(connection);
@@ -51,14 +52,14 @@ export class StalledConnectionWatch {
   /** Replaces the connection that serves `key` now, e.g. after replies of the wrong shape came back on it. */
   replaceFor(key: string, why: string): void {
     const client = this.client;
-    const connection = client instanceof Cluster ? client.nodes('all').find((node) => address(node) === client.slots[keySlot(key)]?.[0]) : client;
+    const connection = isCluster(client) ? client.nodes('all').find((node) => address(node) === client.slots[keySlot(key)]?.[0]) : client;
     if (connection?.status === 'ready') this.replace(connection, why);
   }
 
   private replace(connection: Redis, why: string): void {
     this.heads.delete(connection);
     const client = this.client;
-    if (client instanceof Cluster) {
+    if (isCluster(client)) {
       // A node connection never reconnects by itself: once it has ended, the slot map is read
       // again and the pool opens a fresh connection to the node.
       connection.once('end', () => void client.refreshSlotsCache());

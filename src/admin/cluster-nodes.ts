@@ -3,7 +3,8 @@
  * half-migrated slots), and direct connections to them for admin commands that must reach one
  * particular node (`CLUSTER SETSLOT`, `MIGRATE`), which a routing `Cluster` client cannot do.
  */
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { type Cluster, Redis, type RedisOptions } from 'ioredis';
+import { isCluster, isIoredisClient } from '../client-kind.js';
 import { whenReady, withDeadline } from '../connection.js';
 import { ClusterStateError } from './errors.js';
 import { CLUSTER_SLOTS } from './key-slot.js';
@@ -114,7 +115,7 @@ export class ClusterNodes {
 
   /** Reads `CLUSTER NODES` through `cluster` (which connects if it has not yet). */
   static async load(cluster: Cluster, options: ClusterNodesOptions = {}): Promise<ClusterNodes> {
-    if (!(cluster instanceof Cluster)) throw new ClusterStateError('Expected an ioredis Cluster client: slot placement exists only on Redis Cluster');
+    if (!(isIoredisClient(cluster) && isCluster(cluster))) throw new ClusterStateError('Expected an ioredis Cluster client: slot placement exists only on Redis Cluster');
     const timeoutMs = options.timeoutMs ?? 5_000;
     await whenReady(cluster, timeoutMs); // a lazy client without an offline queue would refuse the call
     const text = await withDeadline(cluster.cluster('NODES') as Promise<string>, timeoutMs, 'CLUSTER NODES');

@@ -76,7 +76,9 @@ describe('resolveTarget', () => {
     expect(() => resolveTarget({}, { REDIS_CLUSTER_NODES: 'a:70000' }, fallback)).toThrow(/^REDIS_CLUSTER_NODES expects host:port/);
     expect(() => resolveTarget({ redis: 'http://u:secret@h' }, {}, fallback)).toThrow('got "http://u:***@h"');
     // A URL that does not parse (port out of range) is a usage error too, its password masked.
-    expect(() => resolveTarget({ redis: 'redis://u:secret@host:99999' }, {}, fallback)).toThrow('`--redis` expects a redis:// or rediss:// URL such as redis://127.0.0.1:6379, got "redis://u:***@host:99999"');
+    expect(() => resolveTarget({ redis: 'redis://u:secret@host:99999' }, {}, fallback)).toThrow(
+      '`--redis` expects a redis:// or rediss:// URL such as redis://127.0.0.1:6379, got "redis://u:***@host:99999"',
+    );
   });
 });
 
