@@ -17,3 +17,8 @@ export function isIoredisClient(value: unknown): value is Redis | Cluster {
 export function isCluster(client: Redis | Cluster): client is Cluster {
   return client instanceof Cluster || (client as { isCluster?: unknown }).isCluster === true;
 }
+
+/** `host:port` of one connection, as a cluster's slot map names its nodes. */
+export function connectionAddress(connection: Redis): string {
+  return `${String(connection.options.host)}:${String(connection.options.port)}`;
+}

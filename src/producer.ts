@@ -13,6 +13,7 @@ import { classifyRedisError } from './redis-errors.js';
 import { loadScripts } from './scripts.js';
 import { StalledConnectionWatch } from './stalled-connections.js';
 import { isCluster } from './client-kind.js';
+import { mastersShortOfReplicas } from './replica-check.js';
 import { hideCredentials } from './credentials.js';
 import { SendBatchOutcome, SendBatchSlot, type SendResult } from './send-batch.js';
 import { entryId } from './compensation/entry.js';
@@ -368,6 +369,15 @@ export class Producer extends EventEmitter<ProducerEvents> {
     }
   }
 
+  /** `acks: 'all'`: an `error` event when a master lacks the replicas every batch to it would wait for. */
+  private async warnIfShortOfReplicas(): Promise<void> {
+    const needed = this.config.ackReplicas;
+    const short = await mastersShortOfReplicas(this.client, needed, this.config.requestTimeoutMs).catch(() => []); // advice only: a failed INFO says nothing
+    if (short.length === 0) return;
+    const message = `acks: 'all' needs ${needed} online replica(s) per master; ${short.join(', ')}: its batches retry (ERR_NOT_ENOUGH_REPLICAS) until deliveryTimeoutMs, then park`;
+    this.emitSafely('error', new ProducerError(message, 'ERR_NOT_ENOUGH_REPLICAS', { retriable: true }));
+  }
+
   /**
    * Relays the client's connection events and, for a client the producer owns, replaces a
    * connection that stopped answering; returns a function that stops both.
@@ -379,6 +389,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     const onReady = () => {
       up = true;
       this.emitSafely('connect', { count: ++this.connects });
+      if (this.config.acks === 'all') void this.warnIfShortOfReplicas();
     };
     const onClose = () => {
       if (!up) return;

@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { isCluster } from './client-kind.js';
+import { connectionAddress as address, isCluster } from './client-kind.js';
 import { keySlot } from './admin/key-slot.js';
 
 /**
@@ -75,9 +75,4 @@ export class StalledConnectionWatch {
 function oldestCall(connection: Redis): unknown {
   const queue = (connection as unknown as { commandQueue?: { peekFront?: () => { command?: unknown } | undefined } }).commandQueue;
   return queue?.peekFront?.()?.command;
-}
-
-/** `host:port` of a connection, as the cluster's slot map names nodes. */
-function address(connection: Redis): string {
-  return `${String(connection.options.host)}:${String(connection.options.port)}`;
 }
