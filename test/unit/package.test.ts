@@ -9,7 +9,8 @@
  * the package entry points live in `dist/`, and, when `dist/` has been built, that it is packed.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -44,11 +45,11 @@ async function packList(): Promise<string[]> {
 }
 
 describe('published package (npm pack --dry-run)', () => {
-  it('ships only bin/, dist/, lua/, README.md, LICENSE and package.json', async () => {
-    expect([...(pkg.files ?? [])].sort()).toEqual(['LICENSE', 'README.md', 'bin', 'dist', 'lua']);
+  it('ships only bin/, dist/, docs/, lua/, README.md, LICENSE and package.json', async () => {
+    expect([...(pkg.files ?? [])].sort()).toEqual(['LICENSE', 'README.md', 'bin', 'dist', 'docs', 'lua']);
 
     const paths = await packList();
-    const stray = paths.filter((p) => !/^(dist|lua)\//.test(p) && !['bin/rsp.js', 'README.md', 'LICENSE', 'package.json'].includes(p));
+    const stray = paths.filter((p) => !/^(dist|docs|lua)\//.test(p) && !['bin/rsp.js', 'README.md', 'LICENSE', 'package.json'].includes(p));
     expect(stray).toEqual([]);
     for (const required of ['package.json', 'README.md', 'LICENSE', 'bin/rsp.js']) expect(paths).toContain(required);
 
@@ -57,9 +58,34 @@ describe('published package (npm pack --dry-run)', () => {
     expect(scripts.length).toBeGreaterThan(0);
     for (const script of scripts) expect(paths).toContain(`lua/${script}`);
 
+    // The docs the README and the CLI's help point at travel with the package.
+    for (const doc of readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md'))) expect(paths).toContain(`docs/${doc}`);
+
     if (existsSync(join(root, 'dist', 'index.js'))) {
       expect(paths).toContain('dist/index.js');
       expect(paths).toContain('dist/index.d.ts');
+      // No source maps: they would point at src/, which is not shipped.
+      expect(paths.filter((p) => p.endsWith('.map'))).toEqual([]);
+    }
+  }, 60_000);
+
+  it('builds dist/ when installed from git (prepare) and leaves out source maps', () => {
+    expect((pkg as { scripts?: Record<string, string> }).scripts?.prepare).toBe('npm run build');
+    const build = JSON.parse(readFileSync(join(root, 'tsconfig.build.json'), 'utf8')) as { compilerOptions: Record<string, unknown> };
+    expect(build.compilerOptions).toMatchObject({ sourceMap: false, declarationMap: false });
+  });
+
+  it('loads by name from CommonJS too (require of an ES module, Node ≥ 20.19), when dist/ is built', async () => {
+    if (!existsSync(join(root, 'dist', 'index.js'))) return expect(pkg.exports?.['.']).toHaveProperty('default');
+    const project = mkdtempSync(join(tmpdir(), 'rsp-cjs-'));
+    try {
+      mkdirSync(join(project, 'node_modules'));
+      symlinkSync(root, join(project, 'node_modules', 'redis-stream-producer'), 'dir');
+      const script = "const m = require('redis-stream-producer'); const a = require('redis-stream-producer/admin'); process.stdout.write(typeof m.Producer + ' ' + typeof a.balanceTopic);";
+      const { stdout } = await run(process.execPath, ['--no-warnings', '-e', script], { cwd: project, timeout: 30_000 });
+      expect(stdout).toBe('function function');
+    } finally {
+      rmSync(project, { recursive: true, force: true });
     }
   }, 60_000);
 

@@ -1,0 +1,52 @@
+/**
+ * The TypeScript examples in README.md type-check against the package's own API, as a user would
+ * paste them (imports from 'redis-stream-producer' resolve to src/). No Redis: nothing runs.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const DOCS = ['README.md'];
+
+/** The ```ts blocks of a Markdown file. */
+function snippets(file: string): string[] {
+  return [...readFileSync(`${root}${file}`, 'utf8').matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+}
+
+function typeErrors(files: Map<string, string>): string[] {
+  const options: ts.CompilerOptions = {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    types: ['node'],
+    baseUrl: root,
+    paths: { 'redis-stream-producer': ['src/index.ts'], 'redis-stream-producer/otel': ['src/otel.ts'], 'redis-stream-producer/admin': ['src/admin/index.ts'] },
+  };
+  const host = ts.createCompilerHost(options);
+  const read = host.readFile.bind(host);
+  host.readFile = (name) => files.get(name) ?? read(name);
+  const exists = host.fileExists.bind(host);
+  host.fileExists = (name) => files.has(name) || exists(name);
+  const program = ts.createProgram([...files.keys()], options, host);
+  return ts
+    .getPreEmitDiagnostics(program)
+    .filter((d) => d.file !== undefined && files.has(d.file.fileName))
+    .map((d) => `${d.file!.fileName.slice(root.length)}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+}
+
+describe('documentation examples', () => {
+  it('every TypeScript example in the README type-checks', () => {
+    const files = new Map<string, string>();
+    for (const doc of DOCS) {
+      // A .mts beside the package.json ("type": "module"), so top-level await is allowed.
+      snippets(doc).forEach((code, i) => files.set(`${root}test/unit/__snippet-${doc.replace(/\W/g, '-')}-${i}.mts`, `${code}\nexport {};\n`));
+    }
+    expect(files.size).toBeGreaterThan(0);
+    expect(typeErrors(files)).toEqual([]);
+  }, 60_000);
+});
