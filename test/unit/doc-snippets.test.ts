@@ -44,7 +44,7 @@ describe('documentation examples', () => {
     const files = new Map<string, string>();
     for (const doc of DOCS) {
       // A .mts beside the package.json ("type": "module"), so top-level await is allowed.
-      snippets(doc).forEach((code, i) => files.set(`${root}test/unit/__snippet-${doc.replace(/\W/g, '-')}-${i}.mts`, `${code}\nexport {};\n`));
+      for (const [i, code] of snippets(doc).entries()) files.set(`${root}test/unit/__snippet-${doc.replace(/\W/g, '-')}-${i}.mts`, `${code}\nexport {};\n`);
     }
     expect(files.size).toBeGreaterThan(0);
     expect(typeErrors(files)).toEqual([]);
