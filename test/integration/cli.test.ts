@@ -172,6 +172,30 @@ describe('rsp produce → rsp tail', () => {
     expect(lines(tailed.stdout)[0]).toMatch(/^\d+-\d+ shard=\d+ {2}1$/);
   });
 
+  it('tail into a reader that stops early (`| head -1`): no EPIPE trace, exit 0', async () => {
+    const ns = uniqueNamespace();
+    const produced = await rsp(['produce', '--namespace', ns, '--topic', 'pipe'], { input: `${Array.from({ length: 3000 }, (_, i) => `line ${i}`).join('\n')}\n` });
+    expect(produced.code, produced.stderr).toBe(0);
+    // The shell's `rsp tail … | head -1`: head exits after one line, closing the pipe.
+    const run = await new Promise<{ code: number | null; stderr: string; first: string }>((resolve, reject) => {
+      const shell = spawn(
+        'bash',
+        ['-c', `"${process.execPath}" "${bin}" tail --namespace ${ns} --topic pipe -n 3000 2>/tmp/${ns}.err | head -1; echo "rsp=\${PIPESTATUS[0]}"; cat /tmp/${ns}.err; rm -f /tmp/${ns}.err`],
+        { env: targetEnv() },
+      );
+      let out = '';
+      shell.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      shell.on('error', reject);
+      shell.on('close', () => {
+        const [first = '', status = '', ...rest] = out.split('\n');
+        resolve({ first, code: Number(status.replace('rsp=', '')), stderr: rest.join('\n') });
+      });
+    });
+    expect(run.first).toMatch(/line \d+$/);
+    expect(run.stderr).not.toMatch(/EPIPE|Error/);
+    expect(run.code).toBe(0);
+  });
+
   it('JSON lines with --key-field and --header land as the library writes them; tail merges shards by id', async () => {
     const ns = uniqueNamespace();
     const admin = resources.admin();
