@@ -353,6 +353,11 @@ describe('rsp compensation', () => {
     const produced = await rsp(['produce', '--namespace', ns, '--topic', 'broken', '--shards', '1', '--journal-dir', journal, '--json'], { input: 'a\nb\nc\n' });
     expect(produced.code).toBe(3);
     expect(JSON.parse(produced.stdout)).toMatchObject({ records: 3, delivered: 0, spilled: 3, spilledToJournal: 0, exitCode: 3 });
+    // Without --json: a hint that works as printed (same namespace and journal).
+    const other = uniqueNamespace();
+    await admin.set(`{${other}:told:0}`, 'not a stream');
+    const told = await rsp(['produce', '--namespace', other, '--topic', 'told', '--shards', '1', '--journal-dir', journal], { input: 'd\n' });
+    expect(told.stdout).toContain(`records were parked for replay: rsp compensation replay --namespace ${other} --topic told --journal-dir ${JSON.stringify(journal)}`);
 
     const stats = await rsp(['compensation', 'stats', '--namespace', ns, '--topic', 'broken', '--journal-dir', journal, '--json']);
     expect(JSON.parse(stats.stdout)).toMatchObject({ pending: 3, due: 3, dead: 0, journaled: 0 });

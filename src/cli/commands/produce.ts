@@ -207,7 +207,9 @@ async function runProduce(ctx: CommandContext): Promise<number> {
   if (interrupted) out(`interrupted after line ${counts.lines}: the ${formatCount(counts.accepted)} records read were sent (counted above); the rest of the input was not read`);
   if (counts.spilled > 0) {
     const where = counts.spilledToJournal > 0 ? ` (${formatCount(counts.spilledToJournal)} in the local journal, Redis was unreachable)` : '';
-    out(`${formatCount(counts.spilled)} records were parked for replay${where}: rsp compensation replay --topic ${topic}`);
+    // The command as it must be typed to find them: same namespace, same journal.
+    const journal = journalDir === undefined ? '' : ` --journal-dir ${JSON.stringify(journalDir)}`;
+    out(`${formatCount(counts.spilled)} records were parked for replay${where}: rsp compensation replay --namespace ${namespace} --topic ${topic}${journal}`);
   }
   return code;
 }
