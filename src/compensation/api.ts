@@ -5,7 +5,7 @@ import type { CompensationStats, CompensationStore, ListOptions, PurgeOptions } 
 
 /** Inspect and drive the compensation store of this producer's namespace. */
 export interface CompensationApi {
-  /** Topics that have parked records. */
+  /** Topics with records parked or dead-lettered in the Redis store (records still only in the local journal: `journaled()`). */
   topics(): Promise<string[]>;
   /** Pending, due and dead-lettered counts of a topic, and when its oldest pending record was parked. */
   stats(topic: string): Promise<CompensationStats>;
@@ -25,7 +25,14 @@ export interface CompensationApi {
 export function compensationApi(parts: { connected: <T>(call: () => Promise<T>) => Promise<T>; store: CompensationStore; parker: Parker; replayer: Replayer }): CompensationApi {
   const { connected, store, parker, replayer } = parts;
   return {
-    topics: () => connected(() => parker.topics()),
+    topics: () =>
+      connected(async () => {
+        // The set only grows (removing a topic could race a park that has just added it): list
+        // the topics whose store holds something, pending or dead.
+        const all = await parker.topics();
+        const counts = await Promise.all(all.map((topic) => store.stats(topic)));
+        return all.filter((_topic, i) => counts[i]!.pending + counts[i]!.dead > 0).sort();
+      }),
     stats: (topic) => connected(() => store.stats(topic)),
     list: (topic, options) => connected(() => store.list(topic, options)),
     journaled: () => parker.journaled(),

@@ -52,6 +52,8 @@ describe('compensation: park undeliverable records, replay them later', () => {
     expect((await readStream(admin, stream)).map(([, f]) => f[1])).toEqual(['v1', 'v2', 'v3']);
     expect(replays.map((r) => r.outcome)).toEqual(['replayed', 'replayed', 'replayed']);
     expect(await producer.compensation.stats('orders')).toMatchObject({ pending: 0, dead: 0 });
+    // Nothing parked any more: the topic is no longer listed.
+    expect(await producer.compensation.topics()).toEqual([]);
   });
 
   it('dead-letters a record after maxAttempts, and requeueDead brings it back', async () => {
