@@ -94,12 +94,18 @@ async function runCommand(command: Command, argv: readonly string[], io: CliIo):
     };
     return await command.run(ctx);
   } catch (err) {
-    if (err instanceof UsageError) {
-      io.stderr.write(`${name}: ${redactCredentials(err.message)}\nRun "${name} --help" for usage.\n`);
-      return EXIT.usage;
+    const usage = err instanceof UsageError;
+    const exitCode = usage ? EXIT.usage : EXIT.failure;
+    const text = redactCredentials(message(err));
+    if (argv.includes('--json')) {
+      // A script reading --json output gets its error in the same form (one object on stderr).
+      println(io.stderr, JSON.stringify({ error: { kind: usage ? 'usage' : 'failure', message: text, exitCode } }));
+    } else if (usage) {
+      io.stderr.write(`${name}: ${text}\nRun "${name} --help" for usage.\n`);
+    } else {
+      io.stderr.write(`${name}: error: ${text}\n`);
     }
-    io.stderr.write(`${name}: error: ${redactCredentials(message(err))}\n`);
-    return EXIT.failure;
+    return exitCode;
   } finally {
     if (client) await closeQuietly(client);
   }

@@ -192,4 +192,14 @@ describe('runCli without Redis', () => {
       expect(code, argv.join(' ')).toBe(2);
     }
   });
+
+  it('with --json, an error is one JSON object on stderr (kind, message, exit code), credentials masked', async () => {
+    const usage = await cli(['tail', '--topic', 'a:b', '--json']);
+    expect(usage.code).toBe(2);
+    expect(JSON.parse(usage.err)).toEqual({ error: { kind: 'usage', message: expect.stringContaining('`--topic` expects a valid name'), exitCode: 2 } });
+    const target = await cli(['tail', '--topic', 't', '--json', '--redis', 'redis://u:secret@host:99999']);
+    expect(target.code).toBe(2);
+    expect(target.err).not.toContain('secret');
+    expect(JSON.parse(target.err).error.message).toContain('u:***@host:99999');
+  });
 });
