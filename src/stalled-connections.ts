@@ -39,7 +39,9 @@ export class StalledConnectionWatch {
     for (const connection of connections) {
       const call = oldestCall(connection);
       const seen = this.heads.get(connection);
-      if (call === undefined || connection.status !== 'ready') {
+      // 'connect': the handshake (AUTH, HELLO, the ready check's INFO) is under way; a connection
+      // half-open then would never become ready, nor close.
+      if (call === undefined || (connection.status !== 'ready' && connection.status !== 'connect')) {
         this.heads.delete(connection);
       } else if (seen === undefined || seen.call !== call) {
         this.heads.set(connection, { call, since: now });

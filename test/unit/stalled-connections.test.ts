@@ -57,18 +57,28 @@ describe('StalledConnectionWatch', () => {
     expect(c.disconnects).toEqual([]);
   });
 
-  it('counts the wait from when the call was first seen, and not while the connection is not ready', () => {
+  it('counts the wait from when the call was first seen, and not while the connection is down', () => {
     const c = fakeConnection();
     const w = watch(c, 100);
     c.head = {};
     w.check(0);
-    c.status = 'connect';
+    c.status = 'reconnecting';
     w.check(150);
     c.status = 'ready';
     w.check(200);
     w.check(299);
     expect(c.disconnects).toEqual([]);
     w.check(300);
+    expect(c.disconnects).toEqual([true]);
+  });
+
+  it('replaces a connection whose handshake stopped being answered (status connect)', () => {
+    const c = fakeConnection();
+    const w = watch(c, 100);
+    c.status = 'connect';
+    c.head = {}; // the ready check's INFO
+    w.check(0);
+    w.check(100);
     expect(c.disconnects).toEqual([true]);
   });
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SendAck } from '../../../src/index.js';
 import { FaultProxy } from '../../support/fault-proxy.js';
-import { Resources, redisUrl, uniqueNamespace } from '../../support/helpers.js';
+import { eventually, Resources, redisUrl, uniqueNamespace } from '../../support/helpers.js';
 import { expectNothingLostNothingDuplicated } from '../../support/invariant.js';
 
 const res = new Resources();
@@ -72,6 +72,26 @@ describe('faults: a connection that stops answering without closing', () => {
     // Without the rule every call waits on the stalled connection until deliveryTimeoutMs, then parks.
     expect(acks.map((a) => a.status)).toEqual(values.map(() => 'delivered'));
     expect(disconnects.length).toBeGreaterThan(0);
+    const sent = [{ value: 'warm-up', ack: undefined }, ...values.map((value, i) => ({ value, ack: acks[i] as SendAck }))];
+    await expectNothingLostNothingDuplicated({ admin: res.admin(), producer, namespace, topic: 't', shards: 2, sent });
+  });
+
+  it('a reconnect whose handshake is never answered is replaced too, instead of waiting for ever', async () => {
+    const p = await proxy();
+    const namespace = uniqueNamespace();
+    const producer = res.producer({ redis: p.url, namespace, topics: { t: { shards: 2 } }, requestTimeoutMs: 300, deliveryTimeoutMs: 6_000, retryBackoffMs: 20, retryBackoffMaxMs: 100 });
+    producer.on('error', () => {});
+    await producer.send({ topic: 't', value: 'warm-up' });
+    // The connection drops; its reconnect reaches the proxy and is held there, half-open for good.
+    p.blackhole();
+    p.cutAll();
+    await eventually(() => p.connections > 0, 'the reconnect accepted by the proxy', 5_000);
+    p.stallOpen();
+    p.pass();
+    const values = Array.from({ length: 10 }, (_, i) => `h${i}`);
+    const acks = await Promise.all(values.map((value) => producer.send({ topic: 't', value })));
+    // Without the rule the client stays in its handshake: every send waits until deliveryTimeoutMs, then parks.
+    expect(acks.map((a) => a.status)).toEqual(values.map(() => 'delivered'));
     const sent = [{ value: 'warm-up', ack: undefined }, ...values.map((value, i) => ({ value, ack: acks[i] as SendAck }))];
     await expectNothingLostNothingDuplicated({ admin: res.admin(), producer, namespace, topic: 't', shards: 2, sent });
   });
