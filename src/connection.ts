@@ -73,23 +73,31 @@ export async function whenReady(client: Redis | Cluster, timeoutMs: number): Pro
 
 function clientReady(client: Redis | Cluster, timeoutMs: number): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
-  return new Promise<void>((resolve, reject) => {
+  return withDeadline(nextReady(client), timeoutMs, 'Connecting to Redis');
+}
+
+/** The one pending wait per client that is not ready: many callers share its two listeners. */
+const readyWaits = new WeakMap<Redis | Cluster, Promise<void>>();
+
+/**
+ * Resolves at the client's next `ready`; rejects at once on a refusal no reconnect can fix, or when
+ * the address cannot be reached, with the cause (ioredis keeps reconnecting in the background, and
+ * the next wait starts afresh). Other errors (a reset, a handshake in progress) are left to the
+ * callers' deadlines.
+ */
+function nextReady(client: Redis | Cluster): Promise<void> {
+  let wait = readyWaits.get(client);
+  if (wait !== undefined) return wait;
+  wait = new Promise<void>((resolve, reject) => {
     const stop = () => {
-      clearTimeout(timer);
+      readyWaits.delete(client);
       client.off('ready', onReady);
       client.off('error', onError);
     };
-    const timer = setTimeout(() => {
-      stop();
-      reject(new RequestTimeoutError('Connecting to Redis', timeoutMs));
-    }, timeoutMs);
     const onReady = () => {
       stop();
       resolve();
     };
-    // A refusal no reconnect can fix, and an address nothing answers at, end the wait at once
-    // with their cause (ioredis keeps reconnecting in the background, and a sender's next attempt
-    // waits again). Other errors (a reset, a handshake in progress) are left to the deadline.
     const onError = (err: Error) => {
       const unreachable = unreachableCause(err);
       if (unreachable === undefined && !FATAL_CONNECT_CODES.has(classifyRedisError(err).code)) return;
@@ -98,12 +106,14 @@ function clientReady(client: Redis | Cluster, timeoutMs: number): Promise<void> 
     };
     client.once('ready', onReady);
     client.on('error', onError);
-    if (client.status === 'wait') {
-      // A failed first attempt is reported through the client's `error` event and retried by
-      // ioredis; the deadline above bounds the wait.
-      client.connect().catch(() => undefined);
-    }
   });
+  wait.catch(() => undefined); // a wait whose callers all timed out must not be an unhandled rejection
+  readyWaits.set(client, wait);
+  if (client.status === 'wait') {
+    // A failed first attempt is reported through the client's `error` event and retried by ioredis.
+    client.connect().catch(() => undefined);
+  }
+  return wait;
 }
 
 /** Runs `call` with a deadline: ioredis can leave a promise unsettled forever after a reconnect. */

@@ -1,6 +1,7 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { openConnection } from '../../src/connection.js';
+import { openConnection, whenReady } from '../../src/connection.js';
 import { DeliveryError } from '../../src/errors.js';
 import { Producer } from '../../src/index.js';
 import { GuardedConnector, withGuardedConnector } from '../../src/guarded-connector.js';
@@ -81,5 +82,24 @@ describe('connect() to a Redis that cannot be reached', () => {
     await producer.close({ timeoutMs: 100 });
     expect(err).toMatchObject({ code: 'ERR_CONNECTION', retriable: true });
     expect((err as Error).message).toMatch(/^Could not connect to Redis: /);
+  });
+});
+
+describe('whenReady', () => {
+  it('many callers waiting for one connection share one pair of listeners (no MaxListenersExceededWarning)', async () => {
+    // A listener that accepts connections and never answers: the client stays in its handshake.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    try {
+      const waits = Array.from({ length: 30 }, () => whenReady(client, 300).catch((e: unknown) => e));
+      expect(client.listenerCount('ready')).toBe(1);
+      const outcomes = await Promise.all(waits);
+      for (const outcome of outcomes) expect(outcome).toMatchObject({ code: 'ERR_REQUEST_TIMEOUT' });
+    } finally {
+      client.disconnect();
+      silent.close();
+    }
   });
 });
