@@ -336,6 +336,8 @@ describe('rsp topic describe', () => {
     } else {
       expect(report.cluster).toBe(false);
       expect(report.shardList[0]!.master).toBeUndefined();
+      // The documented `masters` key on one server too: that server holds every shard.
+      expect(report.masters).toEqual([{ master: expect.stringMatching(/^[\w.-]+:\d+$/), shards: 6, entries: 300 }]);
     }
     const text = await rsp(['topic', 'describe', 'd', '--namespace', ns]);
     expect(text.stdout).toContain(`topic "d" · namespace "${ns}" · 6 shards · 300 entries`);

@@ -53,3 +53,13 @@ export function aclKeyPattern(namespace: string): string {
 export function aclRule(namespace: string, password: string, extraCommands: readonly string[] = []): string[] {
   return ['reset', 'on', `>${password}`, aclKeyPattern(namespace), ...[...PRODUCER_COMMANDS, ...extraCommands].map((c) => `+${c}`)];
 }
+
+/**
+ * What docs/security.md adds for the server's version: from Redis 7.2 (and on every Valkey, which
+ * reports 7.2.4 or later) ioredis sends `CLIENT SETINFO` on connect.
+ */
+export async function versionAdditions(server: { info(section: string): Promise<string> }): Promise<string[]> {
+  const version = /^redis_version:(\d+)\.(\d+)/m.exec(await server.info('server'));
+  const [major, minor] = [Number(version?.[1] ?? 0), Number(version?.[2] ?? 0)];
+  return major > 7 || (major === 7 && minor >= 2) ? ['client|setinfo'] : [];
+}

@@ -27,9 +27,12 @@ export const SERVER_BIN = process.env.RSP_SERVER === 'valkey' ? 'valkey-server' 
 export const CLI_BIN = process.env.RSP_SERVER === 'valkey' ? 'valkey-cli' : 'redis-cli';
 
 export const HOW_TO_GET_REDIS =
-  'No Redis for the tests. Either set REDIS_URL=redis://host:port (a server the tests may write to), ' +
-  'or install redis-server (Debian/Ubuntu: `sudo apt-get install -y redis-server redis-tools`; macOS: ' +
-  '`brew install redis`), or start a Docker engine so Testcontainers can run `redis:7`.';
+  process.env.RSP_SERVER === 'valkey'
+    ? 'No valkey-server for the Valkey suites. Install it (Debian 12: `sudo apt-get install -y -t bookworm-backports valkey-server valkey-tools` ' +
+      'with the bookworm-backports suite enabled; .ci/run shows how), or run `RSP_SERVERS=redis npm test` to test against Redis only.'
+    : 'No Redis for the tests. Either set REDIS_URL=redis://host:port (a server the tests may write to), ' +
+      'or install redis-server (Debian/Ubuntu: `sudo apt-get install -y redis-server redis-tools`; macOS: ' +
+      '`brew install redis`), or start a Docker engine so Testcontainers can run `redis:7`.';
 
 /** A free TCP port on 127.0.0.1 (asks the OS for one, then releases it). */
 export function freePort(): Promise<number> {
@@ -149,7 +152,10 @@ export async function findOrStartRedis(): Promise<RedisHandle> {
   }
   if (await dockerAnswers()) {
     const { GenericContainer, Wait } = await import('testcontainers');
-    const container = await new GenericContainer('redis:7').withExposedPorts(6379).withWaitStrategy(Wait.forLogMessage('Ready to accept connections')).start();
+    const container = await new GenericContainer(process.env.RSP_SERVER === 'valkey' ? 'valkey/valkey:8.0' : 'redis:7')
+      .withExposedPorts(6379)
+      .withWaitStrategy(Wait.forLogMessage('Ready to accept connections'))
+      .start();
     const host = container.getHost();
     const port = container.getMappedPort(6379);
     return { url: `redis://${host}:${port}`, host, port, source: 'container', stop: async () => void (await container.stop()) };

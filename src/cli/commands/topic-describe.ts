@@ -1,4 +1,5 @@
 import { Cluster } from 'ioredis';
+import { connectionAddress } from '../../client-kind.js';
 import { withDeadline } from '../../connection.js';
 import { Producer } from '../../producer.js';
 import { checkName } from '../args.js';
@@ -71,7 +72,9 @@ async function runDescribe(ctx: CommandContext): Promise<number> {
 
   const totalEntries = rows.reduce((n, r) => n + r.entries, 0);
   const totalMemoryBytes = rows.reduce((n, r) => n + r.memoryBytes, 0);
-  const masters = client instanceof Cluster ? perMaster(rows) : undefined;
+  const cluster = client instanceof Cluster;
+  // One server holds every shard: `masters` has one row there, so the JSON has the same keys.
+  const masters = cluster ? perMaster(rows) : [{ master: connectionAddress(client), shards: rows.length, entries: totalEntries }];
   if (ctx.json) {
     println(
       io.stdout,
@@ -79,12 +82,12 @@ async function runDescribe(ctx: CommandContext): Promise<number> {
         topic,
         namespace,
         shards,
-        cluster: client instanceof Cluster,
+        cluster,
         totalEntries,
         totalMemoryBytes,
         parked: { pending: parked.pending, due: parked.due, dead: parked.dead },
         shardList: rows,
-        ...(masters ? { masters } : {}),
+        masters,
       }),
     );
     return EXIT.ok;
@@ -93,7 +96,7 @@ async function runDescribe(ctx: CommandContext): Promise<number> {
   out(`topic "${topic}" · namespace "${namespace}" · ${shards} shards · ${formatCount(totalEntries)} entries · ${formatBytes(totalMemoryBytes)}`);
   out(`parked: ${formatCount(parked.pending)} pending (${formatCount(parked.due)} due) · ${formatCount(parked.dead)} dead`);
   out('');
-  const header = ['shard', 'stream', 'entries', 'first id', 'last id', 'memory', ...(masters ? ['slot', 'master'] : [])];
+  const header = ['shard', 'stream', 'entries', 'first id', 'last id', 'memory', ...(cluster ? ['slot', 'master'] : [])];
   const cells = rows.map((r) => [
     String(r.shard),
     r.stream,
@@ -101,10 +104,10 @@ async function runDescribe(ctx: CommandContext): Promise<number> {
     r.firstId ?? '-',
     r.lastId ?? '-',
     formatBytes(r.memoryBytes),
-    ...(masters ? [String(r.slot), r.master ?? ''] : []),
+    ...(cluster ? [String(r.slot), r.master ?? ''] : []),
   ]);
   for (const line of table(header, cells)) out(line);
-  if (masters) {
+  if (cluster) {
     out('');
     for (const line of table(
       ['master', 'shards', 'entries'],

@@ -7,7 +7,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { streamKey } from '../../../src/keys.js';
-import { aclRule, CLUSTER_COMMANDS } from '../../support/acl-rule.js';
+import { aclRule, CLUSTER_COMMANDS, versionAdditions } from '../../support/acl-rule.js';
 import { redisTarget, Resources, uniqueNamespace } from '../../support/helpers.js';
 
 const res = new Resources();
@@ -41,7 +41,7 @@ describe('least-privilege ACL on Redis Cluster', () => {
     const nodes = admin.nodes('all');
     expect(nodes.length).toBeGreaterThanOrEqual(3);
     // ACLs are per server: every node, replicas included (a failover promotes one).
-    await Promise.all(nodes.map((node) => node.call('ACL', 'SETUSER', username, ...aclRule(namespace, password, CLUSTER_COMMANDS))));
+    await Promise.all(nodes.map(async (node) => node.call('ACL', 'SETUSER', username, ...aclRule(namespace, password, [...CLUSTER_COMMANDS, ...(await versionAdditions(node))]))));
     cleanups.push(() => Promise.all(nodes.map((node) => node.call('ACL', 'DELUSER', username))));
 
     const cluster = { cluster: target.nodes, options: { redisOptions: { username, password } } };
