@@ -1,3 +1,4 @@
+import { type FieldText, plain } from './field-text.js';
 import type { ShardEntry } from './stream-ids.js';
 
 /**
@@ -8,19 +9,19 @@ export interface EntryView {
   id: string;
   shard: number;
   stream: string;
-  key?: string;
-  headers?: Record<string, string>;
-  value?: string;
-  other?: Record<string, string>;
+  key?: FieldText;
+  headers?: Record<string, FieldText>;
+  value?: FieldText;
+  other?: Record<string, FieldText>;
 }
 
 export function viewEntry(entry: ShardEntry, stream: string): EntryView {
-  let key: string | undefined;
-  let value: string | undefined;
-  const headers: Record<string, string> = {};
-  const other: Record<string, string> = {};
+  let key: FieldText | undefined;
+  let value: FieldText | undefined;
+  const headers: Record<string, FieldText> = {};
+  const other: Record<string, FieldText> = {};
   for (let i = 0; i + 1 < entry.fields.length; i += 2) {
-    const name = entry.fields[i]!;
+    const name = plain(entry.fields[i]!);
     const field = entry.fields[i + 1]!;
     if (name === 'payload') value = field;
     else if (name === 'key') key = field;
@@ -52,9 +53,10 @@ export function entryLine(view: EntryView): string {
 /** The record part of `entryLine`: `[key=<k>] [h:<name>=<v>…]  <value>`. */
 export function recordText(view: EntryView): string {
   const parts: string[] = [];
-  if (view.key !== undefined) parts.push(`key=${token(view.key)}`);
-  for (const [name, value] of Object.entries(view.headers ?? {})) parts.push(`h:${token(name)}=${token(value)}`);
-  for (const [name, value] of Object.entries(view.other ?? {})) parts.push(`${token(name)}=${token(value)}`);
+  if (view.key !== undefined) parts.push(`key=${token(plain(view.key))}`);
+  for (const [name, value] of Object.entries(view.headers ?? {})) parts.push(`h:${token(name)}=${token(plain(value))}`);
+  for (const [name, value] of Object.entries(view.other ?? {})) parts.push(`${token(name)}=${token(plain(value))}`);
   if (view.value === undefined) return parts.join(' ');
-  return parts.length === 0 ? ` ${view.value}` : `${parts.join(' ')}  ${view.value}`;
+  const value = plain(view.value);
+  return parts.length === 0 ? ` ${value}` : `${parts.join(' ')}  ${value}`;
 }

@@ -1,11 +1,15 @@
 import type { Cluster, Redis } from 'ioredis';
 import { withDeadline } from '../connection.js';
 import { streamKey } from '../keys.js';
+import { fieldText } from './field-text.js';
 import type { ShardEntry } from './stream-ids.js';
 
 const TIMEOUT_MS = 5_000;
 
-type RawEntries = [id: string, fields: string[]][];
+type RawEntries = [id: Buffer, fields: Buffer[]][];
+
+/** Entries read as bytes, so a value that is not UTF-8 keeps every byte (`fieldText`). */
+const toEntries = (raw: RawEntries, shard: number): ShardEntry[] => raw.map(([id, fields]) => ({ shard, id: id.toString(), fields: fields.map(fieldText) }));
 
 /** Reads a topic's shard streams; every call has a deadline. On a cluster each read goes to its shard's master. */
 export class ShardReader {
@@ -24,8 +28,7 @@ export class ShardReader {
   async newestPerShard(count: number): Promise<ShardEntry[][]> {
     return Promise.all(
       this.streams.map(async (stream, shard) => {
-        const raw = (await withDeadline(this.client.xrevrange(stream, '+', '-', 'COUNT', Math.max(count, 1)), TIMEOUT_MS, `XREVRANGE ${stream}`)) as RawEntries;
-        return raw.map(([id, fields]) => ({ shard, id, fields }));
+        return toEntries((await withDeadline(this.client.xrevrangeBuffer(stream, '+', '-', 'COUNT', Math.max(count, 1)), TIMEOUT_MS, `XREVRANGE ${stream}`)) as RawEntries, shard);
       }),
     );
   }
@@ -34,8 +37,7 @@ export class ShardReader {
   async since(after: readonly string[], count: number): Promise<ShardEntry[]> {
     const perShard = await Promise.all(
       this.streams.map(async (stream, shard) => {
-        const raw = (await withDeadline(this.client.xrange(stream, `(${after[shard]}`, '+', 'COUNT', count), TIMEOUT_MS, `XRANGE ${stream}`)) as RawEntries;
-        return raw.map(([id, fields]) => ({ shard, id, fields }));
+        return toEntries((await withDeadline(this.client.xrangeBuffer(stream, `(${after[shard]}`, '+', 'COUNT', count), TIMEOUT_MS, `XRANGE ${stream}`)) as RawEntries, shard);
       }),
     );
     return perShard.flat();

@@ -196,6 +196,17 @@ describe('rsp produce → rsp tail', () => {
     expect(run.code).toBe(0);
   });
 
+  it('tail --json keeps every byte of a value that is not UTF-8 (base64)', async () => {
+    const ns = uniqueNamespace();
+    const producer = resources.producer({ namespace: ns, topics: { bin: { shards: 1 } } });
+    await producer.send({ topic: 'bin', value: Buffer.from([0xff, 0x00, 0x41]), headers: { text: 'é' } });
+    const tailed = await rsp(['tail', '--namespace', ns, '--topic', 'bin', '--json']);
+    expect(tailed.code, tailed.stderr).toBe(0);
+    const [line] = lines(tailed.stdout).map((l) => JSON.parse(l) as { value: unknown; headers: Record<string, unknown> });
+    expect(line).toMatchObject({ value: { base64: '/wBB' }, headers: { text: 'é' } });
+    expect(Buffer.from((line!.value as { base64: string }).base64, 'base64')).toEqual(Buffer.from([0xff, 0x00, 0x41]));
+  });
+
   it('JSON lines with --key-field and --header land as the library writes them; tail merges shards by id', async () => {
     const ns = uniqueNamespace();
     const admin = resources.admin();

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { slotOwners } from '../../src/cli/cluster-map.js';
 import { COMMANDS } from '../../src/cli/commands/index.js';
 import { entryLine, viewEntry } from '../../src/cli/entry-view.js';
+import { fieldText } from '../../src/cli/field-text.js';
 import { keyPath, parseLine } from '../../src/cli/input.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { progressLine } from '../../src/cli/progress.js';
@@ -112,6 +113,10 @@ describe('entry output', () => {
     expect(Object.keys(view)).toEqual(['id', 'shard', 'stream', 'key', 'headers', 'value', 'other']);
     expect(entryLine(view)).toBe('1-0 shard=3 key="user 42" h:source=api extra=x  {"a":1}');
     expect(entryLine(viewEntry({ shard: 0, id: '2-0', fields: ['payload', 'hi'] }, ''))).toBe('2-0 shard=0  hi');
+    // Bytes that are not UTF-8 keep every byte: base64, in JSON as an object, in text with a prefix.
+    const binary = viewEntry({ shard: 1, id: '3-0', fields: ['payload', fieldText(Buffer.from([0xff, 0x00, 0x41])), 'h:ok', fieldText(Buffer.from('é'))] }, '');
+    expect(JSON.parse(JSON.stringify(binary))).toMatchObject({ value: { base64: '/wBB' }, headers: { ok: 'é' } });
+    expect(entryLine(binary)).toBe('3-0 shard=1 h:ok=é  base64:/wBB');
   });
 
   it('formats the progress line, tables and sizes', () => {
