@@ -11,7 +11,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -45,11 +45,11 @@ async function packList(): Promise<string[]> {
 }
 
 describe('published package (npm pack --dry-run)', () => {
-  it('ships only bin/, dist/, docs/, lua/, README.md, LICENSE and package.json', async () => {
-    expect([...(pkg.files ?? [])].sort()).toEqual(['LICENSE', 'README.md', 'bin', 'dist', 'docs', 'lua']);
+  it('ships only bin/, dist/, docs/, lua/, the benchmark results the docs show, README.md, LICENSE and package.json', async () => {
+    expect([...(pkg.files ?? [])].sort()).toEqual(['LICENSE', 'README.md', 'bench/README.md', 'bench/results/*.md', 'bench/results/*.svg', 'bin', 'dist', 'docs', 'lua']);
 
     const paths = await packList();
-    const stray = paths.filter((p) => !/^(dist|docs|lua)\//.test(p) && !['bin/rsp.js', 'README.md', 'LICENSE', 'package.json'].includes(p));
+    const stray = paths.filter((p) => !/^(dist|docs|lua)\/|^bench\/results\/[^/]+\.(md|svg)$/.test(p) && !['bin/rsp.js', 'bench/README.md', 'README.md', 'LICENSE', 'package.json'].includes(p));
     expect(stray).toEqual([]);
     for (const required of ['package.json', 'README.md', 'LICENSE', 'bin/rsp.js']) expect(paths).toContain(required);
 
@@ -67,6 +67,21 @@ describe('published package (npm pack --dry-run)', () => {
       // No source maps: they would point at src/, which is not shipped.
       expect(paths.filter((p) => p.endsWith('.map'))).toEqual([]);
     }
+  }, 60_000);
+
+  it('every relative link in the shipped README and docs, and the CLI help, points at a shipped file', async () => {
+    const paths = new Set(await packList());
+    const dead: string[] = [];
+    for (const doc of ['README.md', ...readdirSync(join(root, 'docs')).map((f) => `docs/${f}`)].filter((f) => f.endsWith('.md'))) {
+      for (const [, link] of readFileSync(join(root, doc), 'utf8').matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^(https?:|mailto:|#)/.test(link!)) continue;
+        const target = posix.normalize(posix.join(posix.dirname(doc), link!.split('#')[0]!));
+        if (!paths.has(target)) dead.push(`${doc} → ${link}`);
+      }
+    }
+    expect(dead).toEqual([]);
+    const help = readFileSync(join(root, 'src/cli/help.ts'), 'utf8');
+    for (const [, doc] of help.matchAll(/More: (docs\/[\w.-]+\.md)/g)) expect(paths).toContain(doc);
   }, 60_000);
 
   it('builds dist/ when installed from git (prepare) and leaves out source maps', () => {
