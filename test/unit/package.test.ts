@@ -9,7 +9,7 @@
  * the package entry points live in `dist/`, and, when `dist/` has been built, that it is packed.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,19 +90,30 @@ describe('published package (npm pack --dry-run)', () => {
     expect(build.compilerOptions).toMatchObject({ sourceMap: false, declarationMap: false });
   });
 
-  it('loads by name from CommonJS too (require of an ES module, Node ≥ 20.19), when dist/ is built', async () => {
+  it('installed from its packed tarball, loads in a scratch ESM project and a scratch CommonJS one (require of an ES module, Node ≥ 20.19)', async () => {
+    // Needs dist/ (built by `npm ci` through prepare); without it the conditions are checked only.
     if (!existsSync(join(root, 'dist', 'index.js'))) return expect(pkg.exports?.['.']).toHaveProperty('default');
-    const project = mkdtempSync(join(tmpdir(), 'rsp-cjs-'));
+    const scratch = mkdtempSync(join(tmpdir(), 'rsp-pack-'));
     try {
-      mkdirSync(join(project, 'node_modules'));
-      symlinkSync(root, join(project, 'node_modules', 'redis-stream-producer'), 'dir');
-      const script = "const m = require('redis-stream-producer'); const a = require('redis-stream-producer/admin'); process.stdout.write(typeof m.Producer + ' ' + typeof a.balanceTopic);";
-      const { stdout } = await run(process.execPath, ['--no-warnings', '-e', script], { cwd: project, timeout: 30_000 });
-      expect(stdout).toBe('function function');
+      const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', scratch], { cwd: root, timeout: 60_000, maxBuffer: 16 << 20 });
+      const tarball = join(scratch, (JSON.parse(stdout) as { filename: string }[])[0]!.filename);
+      const check = "m.Producer.name + ' ' + typeof a.balanceTopic";
+      for (const [kind, file, code] of [
+        ['module', 'check.mjs', `import * as m from 'redis-stream-producer'; import * as a from 'redis-stream-producer/admin'; process.stdout.write(${check});`],
+        ['commonjs', 'check.cjs', `const m = require('redis-stream-producer'); const a = require('redis-stream-producer/admin'); process.stdout.write(${check});`],
+      ] as const) {
+        const project = join(scratch, kind);
+        mkdirSync(project);
+        writeFileSync(join(project, 'package.json'), JSON.stringify({ name: `scratch-${kind}`, private: true, type: kind }));
+        await run('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts'], { cwd: project, timeout: 120_000, maxBuffer: 16 << 20 });
+        writeFileSync(join(project, file), code);
+        const loaded = await run(process.execPath, ['--no-warnings', file], { cwd: project, timeout: 30_000 });
+        expect(loaded.stdout, kind).toBe('Producer function');
+      }
     } finally {
-      rmSync(project, { recursive: true, force: true });
+      rmSync(scratch, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 240_000);
 
   it('points every entry point into dist/', () => {
     const entries = [pkg.main, pkg.types, ...Object.values(pkg.exports ?? {}).flatMap((e) => Object.values(e))];
