@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { DeadLetterEvent, ReplayEvent, SpillEvent } from '../../src/index.js';
 import { freePort, startRedisServer } from '../support/redis-server.js';
 import { compensationKeys } from '../../src/keys.js';
-import { eventually, readStream, Resources } from '../support/helpers.js';
+import { connects, eventually, readStream, Resources } from '../support/helpers.js';
 
 const res = new Resources();
 afterEach(() => res.closeAll());
@@ -94,14 +94,7 @@ describe('compensation: park undeliverable records, replay them later', () => {
     const server = await startRedisServer([], port);
     try {
       // ioredis reconnects with its own backoff; wait until it has.
-      await eventually(
-        () =>
-          producer.connect().then(
-            () => true,
-            () => false,
-          ),
-        'the producer reconnects',
-      );
+      await eventually(() => connects(producer), 'the producer reconnects');
       const round = await producer.compensation.replayNow();
       expect(round).toMatchObject({ drained: 2, replayed: 2 });
       const admin = res.admin(`redis://127.0.0.1:${port}`);

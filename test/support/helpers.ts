@@ -86,6 +86,14 @@ export async function readStream(client: AdminClient, stream: string): Promise<[
   return (await client.xrange(stream, '-', '+')) as [string, string[]][];
 }
 
+/** Whether `producer.connect()` succeeds now: for `eventually(() => connects(p), …)` after an outage. */
+export function connects(producer: { connect(): Promise<void> }): Promise<boolean> {
+  return producer.connect().then(
+    () => true,
+    () => false,
+  );
+}
+
 /** Polls `check` until it returns true, or fails after `timeoutMs` with `what`. */
 export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

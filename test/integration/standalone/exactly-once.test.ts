@@ -13,7 +13,7 @@ import { compensationKeys } from '../../../src/keys.js';
 import { loadScripts, NO_TRIM } from '../../../src/scripts.js';
 import { FaultProxy } from '../../support/fault-proxy.js';
 import { startRedisServer } from '../../support/redis-server.js';
-import { eventually, readStream, redisUrl, Resources, uniqueNamespace } from '../../support/helpers.js';
+import { connects, eventually, readStream, redisUrl, Resources, uniqueNamespace } from '../../support/helpers.js';
 import { expectNothingLostNothingDuplicated } from '../../support/invariant.js';
 
 const res = new Resources();
@@ -59,14 +59,7 @@ describe('one record, one entry', () => {
     const ack = await sending;
     expect(ack).toMatchObject({ status: 'spilled', persisted: 'possibly' });
     proxy.pass();
-    await eventually(
-      () =>
-        producer.connect().then(
-          () => true,
-          () => false,
-        ),
-      'the producer reconnects',
-    );
+    await eventually(() => connects(producer), 'the producer reconnects');
     await expect(producer.compensation.replayNow()).resolves.toMatchObject({ alreadyDelivered: 1, replayed: 0 });
     expect(await valuesOf(`{${nsOf(producer)}:t:0}`)).toEqual(['lost-once']);
   });
@@ -117,14 +110,7 @@ describe('one record, one entry', () => {
     const other = res.producer({ namespace, topics: { t: { shards: 1 } }, compensation: { replay: { enabled: false } } });
     await eventually(async () => (await other.compensation.replayNow()).replayed === 1, 'the Redis copy is replayed');
     // …then the first one drains its journal: the copy is recognised and dropped.
-    await eventually(
-      () =>
-        parking.connect().then(
-          () => true,
-          () => false,
-        ),
-      'the parking producer reconnects',
-    );
+    await eventually(() => connects(parking), 'the parking producer reconnects');
     await expect(parking.compensation.replayNow()).resolves.toMatchObject({ drained: 1, replayed: 0 });
     expect(await parking.compensation.stats('t')).toMatchObject({ pending: 0, dead: 0 });
     expect(await valuesOf(stream)).toEqual(['parked-twice']);
@@ -175,14 +161,7 @@ describe('one record, one entry', () => {
     const lost = proxy.loseNextReply('"parkedAt"'); // the first file's park gets no answer: the drain fails
     await expect(producer.compensation.replayNow()).rejects.toBeDefined();
     await lost;
-    await eventually(
-      () =>
-        producer.connect().then(
-          () => true,
-          () => false,
-        ),
-      'the producer reconnects',
-    );
+    await eventually(() => connects(producer), 'the producer reconnects');
     await expect(producer.compensation.replayNow()).resolves.toMatchObject({ replayed: 2 });
     expect(await producer.compensation.journaled()).toBe(0);
     expect(await valuesOf(`{${namespace}:t:0}`)).toEqual(['journal-a.log', 'journal-b.log']);

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Producer, ReplayRound, SendAck, SpillEvent } from '../../../src/index.js';
 import { readJournalFile } from '../../../src/compensation/journal.js';
-import { eventually, redisUrl, Resources, uniqueNamespace } from '../../support/helpers.js';
+import { connects, eventually, redisUrl, Resources, uniqueNamespace } from '../../support/helpers.js';
 import { expectNothingLostNothingDuplicated } from '../../support/invariant.js';
 import { FaultProxy } from '../../support/fault-proxy.js';
 import { startRedisServer, type ServerProcess } from '../../support/redis-server.js';
@@ -149,14 +149,7 @@ describe('faults: process lifetime', () => {
     servers.push(second);
     const b = res.producer(common);
     b.on('error', () => {});
-    await eventually(
-      () =>
-        b.connect().then(
-          () => true,
-          () => false,
-        ),
-      'the new producer connects',
-    );
+    await eventually(() => connects(b), 'the new producer connects');
     expect(b.producerId).not.toBe(a.producerId);
     const replay = await replayUntilEmpty(b, journalDir, namespace, topic);
     expect(replay).toMatchObject({ drained: produced.length + awaited.length, replayed: produced.length + awaited.length, deadLettered: 0 });
@@ -200,14 +193,7 @@ describe('faults: process lifetime', () => {
       compensation: { journalDir, replay: { enabled: false } },
     });
     producer.on('error', () => {});
-    await eventually(
-      () =>
-        producer.connect().then(
-          () => true,
-          () => false,
-        ),
-      'the producer connects',
-    );
+    await eventually(() => connects(producer), 'the producer connects');
     const replay = await replayUntilEmpty(producer, journalDir, namespace, topic);
     expect(replay).toMatchObject({ drained: count, replayed: count, deadLettered: 0 });
     const sent = summary.acks.map((a) => ({ value: a.value, ack: undefined }));
