@@ -188,7 +188,12 @@ const nodeRedis: CaseDef['run'] = async (env) => {
   try {
     clock.start();
     // node-redis writes every command issued in the same tick in one go: auto-pipelining is its default.
-    const message = (i: number): Record<string, string> => (w.keyless ? { payload: valueAt(w, i) } : { payload: valueAt(w, i), key: w.keys[i]! });
+    const message = (i: number): Record<string, string> => {
+      const fields = fieldsAt(w, i);
+      const entry: Record<string, string> = {};
+      for (let f = 0; f < fields.length; f += 2) entry[fields[f]!] = fields[f + 1]!;
+      return entry;
+    };
     await concurrently(AUTO_PIPELINE_WINDOW, n, LATENCY_SAMPLE_EVERY, env, (i) => client.xAdd(streamKey(ns, peerShardOf(w, i)), '*', message(i)));
     clock.stop();
   } finally {

@@ -21,6 +21,8 @@ export interface Options {
   awaitRecords: number;
   valueBytes: number;
   keys: KeyMode;
+  /** Headers per record (0–4). */
+  headers: number;
   shards: number;
   maxMiB: number;
   reps: number;
@@ -78,6 +80,7 @@ export function caseJob(run: Run, def: CaseDef, ns: string, n: number, valueByte
     seed: opts.seed,
     valueBytes,
     keys: opts.keys,
+    headers: opts.headers,
     shards: opts.shards,
     producerConfig: {},
     slowlog: false,

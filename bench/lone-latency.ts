@@ -27,6 +27,8 @@ export interface LatencyJob {
   seed: number;
   valueBytes: number;
   keys: KeyMode;
+  /** Headers per record (0–4). */
+  headers: number;
   shards: number;
 }
 
@@ -53,7 +55,7 @@ interface Subject {
 /** Runs the job; `progress.done` counts timed calls over all subjects. */
 export async function runLoneLatency(job: LatencyJob, progress: { done: number }): Promise<LoneLatency[]> {
   const { url, calls, warmup } = job;
-  const w = makeWorkload(warmup + calls, job.seed, { valueBytes: job.valueBytes, keys: job.keys, shards: job.shards });
+  const w = makeWorkload(warmup + calls, job.seed, { valueBytes: job.valueBytes, keys: job.keys, shards: job.shards, headers: job.headers });
   const subjects: Subject[] = [];
   const xns = `${job.ns}lx`;
   const client = new Redis(url);

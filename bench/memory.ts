@@ -8,7 +8,7 @@
 import { Redis } from 'ioredis';
 import { BufferFullError, Producer, type ProducerError } from '../src/index.js';
 import { deleteNamespace, verifyStreams } from './server-stats.js';
-import { makeWorkload, median, TOPIC, type KeyMode } from './workload.js';
+import { type KeyMode, makeWorkload, median, recordAt, TOPIC } from './workload.js';
 
 export interface MemoryJob {
   kind: 'memory';
@@ -19,6 +19,8 @@ export interface MemoryJob {
   seed: number;
   valueBytes: number;
   keys: KeyMode;
+  /** Headers per record (0–4). */
+  headers: number;
   shards: number;
   /** Concurrent produce() loops. */
   callers: number;
@@ -73,7 +75,7 @@ const MiB = 2 ** 20;
 
 /** Runs the memory job; `progress` gets the records delivered so far. */
 export async function runMemory(job: MemoryJob, progress: { done: number }, collectGarbage: () => void): Promise<MemoryResult> {
-  const w = makeWorkload(job.n, job.seed, { valueBytes: job.valueBytes, keys: job.keys, shards: job.shards });
+  const w = makeWorkload(job.n, job.seed, { valueBytes: job.valueBytes, keys: job.keys, shards: job.shards, headers: job.headers });
   const admin = new Redis(job.url);
   const template = Buffer.from(w.values[0]!);
   // Trimmed streams keep Redis small (n × 10 KiB would not fit); entries-added still counts every record.
@@ -121,7 +123,7 @@ export async function runMemory(job: MemoryJob, progress: { done: number }, coll
         // A value of its own per record (a copy of the template), as an application's records have.
         const value = Buffer.allocUnsafe(template.length);
         template.copy(value);
-        const record = w.keyless ? { topic: TOPIC, value } : { topic: TOPIC, key: w.keys[i]!, value };
+        const record = { ...recordAt(w, i), value };
         for (;;) {
           try {
             producer.produce(record);

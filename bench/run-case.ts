@@ -29,6 +29,8 @@ export interface CaseJob {
   seed: number;
   valueBytes: number;
   keys: KeyMode;
+  /** Headers per record (0–4). */
+  headers: number;
   shards: number;
   producerConfig: Partial<ProducerConfig>;
   /** Read the script calls' times from SLOWLOG (the parent configured it). */
@@ -83,7 +85,7 @@ const collectGarbage = (): void => {
 
 async function runCaseJob(job: CaseJob, progress: { done: number }): Promise<CaseResult> {
   const def = caseById(job.caseId);
-  const w = makeWorkload(Math.max(job.n, job.warmup), job.seed, { valueBytes: job.valueBytes, keys: job.keys, shards: job.shards });
+  const w = makeWorkload(Math.max(job.n, job.warmup), job.seed, { valueBytes: job.valueBytes, keys: job.keys, shards: job.shards, headers: job.headers });
   const admin = new Redis(job.url);
   const baselineRss = process.memoryUsage().rss;
   try {

@@ -13,7 +13,8 @@
  *   --records N       records per case (default 500000; --sweep 200000; --memory 100000)
  *   --await-records N records for the slow sequential cases (default min(N, 20000))
  *   --value-bytes N   bytes per value: 100 (default), 1024 or 10240 (--memory: 10240)
- *   --keys MODE       random (default: key user-<0…99999> per record) or keyless
+ *   --keys MODE       random (default: key user-<0…99999> per record), keyless, or explicit (shard i % shards)
+ *   --headers N       headers per record, 0 (default) to 4: trace-id, content-type, origin, tenant
  *   --shards N        shards (streams) of the topic (default 16)
  *   --max-mib N       cap records so one case writes at most N MiB of values (default 512)
  *   --reps N          repetitions (default 3; --sweep 2)
@@ -68,6 +69,7 @@ function parseArgs(argv: string[]): Options {
       'await-records': value,
       'value-bytes': value,
       keys: value,
+      headers: value,
       cases: value,
       shards: value,
       'max-mib': value,
@@ -89,7 +91,9 @@ function parseArgs(argv: string[]): Options {
   const valueBytes = flags.int('value-bytes', mode === 'memory' ? 10240 : 100);
   if (mode !== 'memory' && !SIZES.includes(valueBytes)) throw new UsageError(`--value-bytes must be one of ${SIZES.join(', ')}, got ${valueBytes}`);
   const keys = flags.string('keys') ?? 'random';
-  if (keys !== 'random' && keys !== 'keyless') throw new UsageError(`--keys must be "random" or "keyless", got ${JSON.stringify(keys)}`);
+  if (keys !== 'random' && keys !== 'keyless' && keys !== 'explicit') throw new UsageError(`--keys must be "random", "keyless" or "explicit", got ${JSON.stringify(keys)}`);
+  const headers = flags.int('headers', 0, 0);
+  if (headers > 4) throw new UsageError(`--headers must be an integer from 0 to 4, got ${headers}`);
   const cases = flags
     .string('cases')
     ?.split(',')
@@ -103,6 +107,7 @@ function parseArgs(argv: string[]): Options {
     awaitRecords: flags.int('await-records', Math.min(records, 20_000)),
     valueBytes,
     keys,
+    headers,
     shards: flags.int('shards', 16),
     maxMiB: flags.int('max-mib', 512),
     reps: flags.int('reps', mode === 'sweep' ? 2 : 3),
@@ -181,7 +186,7 @@ async function runSuite(run: Run, valueBytes: number, startedAt: number, label: 
 
 function suiteTable(run: Run, suite: SuiteResult): string[] {
   const { opts } = run;
-  const keys = opts.keys === 'keyless' ? 'keyless records' : 'random keys';
+  const keys = recordShape(opts);
   const baseline = medianOf(Object.values(suite.reps).flat(), (r) => r.baselineRssMiB);
   return [
     `### Throughput (median of ${opts.reps} reps, ${opts.shards} shards, ${sizeLabel(suite.valueBytes)} values, ${keys})`,
@@ -198,9 +203,7 @@ function throughputSvg(run: Run, suites: SuiteResult[]): string {
   const first = suites[0]!;
   return barChartSvg({
     title:
-      suites.length === 1
-        ? `Records/s per case — ${sizeLabel(first.valueBytes)} values, ${opts.shards} shards, ${opts.keys === 'keyless' ? 'keyless' : 'random keys'}`
-        : `Records/s per case and value size — ${opts.shards} shards`,
+      suites.length === 1 ? `Records/s per case — ${sizeLabel(first.valueBytes)} values, ${opts.shards} shards, ${recordShape(opts)}` : `Records/s per case and value size — ${opts.shards} shards`,
     subtitle: `median of ${opts.reps} reps · ratio = vs ${PIPELINE} · ${run.where}`,
     series: suites.map((s) => sizeLabel(s.valueBytes)),
     kinds: ['plain client', 'limit (no producer)', 'producer'],
@@ -244,7 +247,18 @@ async function defaultMode(run: Run): Promise<void> {
 
 async function loneCallLatency(run: Run, calls: number): Promise<LoneLatency[]> {
   const { opts } = run;
-  const job: LatencyJob = { kind: 'latency', url: run.url, ns: `${run.runTag}l`, calls, warmup: LONE_WARMUP, seed: opts.seed, valueBytes: opts.valueBytes, keys: opts.keys, shards: opts.shards };
+  const job: LatencyJob = {
+    kind: 'latency',
+    url: run.url,
+    ns: `${run.runTag}l`,
+    calls,
+    warmup: LONE_WARMUP,
+    seed: opts.seed,
+    valueBytes: opts.valueBytes,
+    keys: opts.keys,
+    headers: opts.headers,
+    shards: opts.shards,
+  };
   const startedAt = performance.now();
   const total = 3 * calls;
   const out = await runChild(job, (done) => run.progress.update(`lone-call latency: ${fmtInt(done)}/${fmtInt(total)} timed calls · ${elapsed(startedAt)}`));
@@ -268,6 +282,7 @@ async function memoryMode(run: Run): Promise<void> {
     seed: opts.seed,
     valueBytes: opts.valueBytes,
     keys: opts.keys,
+    headers: opts.headers,
     shards: opts.shards,
     callers: opts.callers,
     bufferMaxBytes,
@@ -361,3 +376,9 @@ main().catch((err: unknown) => {
   process.stderr.write(`\nbenchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exitCode = 1;
 });
+
+/** How the records look: `random keys, 1 header`. */
+function recordShape(opts: Options): string {
+  const keys = { random: 'random keys', keyless: 'keyless records', explicit: 'explicit shards' }[opts.keys];
+  return opts.headers === 0 ? keys : `${keys}, ${opts.headers} header${opts.headers === 1 ? '' : 's'}`;
+}

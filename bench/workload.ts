@@ -26,7 +26,11 @@ export function mulberry32(seed: number): () => number {
 /** Records per batch of the peers that batch (pipeline, bare EVALSHA) and of keyless stickiness. */
 export const PEER_BATCH = 1000;
 
-export type KeyMode = 'random' | 'keyless';
+/** `random`: a random key per record; `keyless`: none (sticky shards); `explicit`: none, `shard: i % shards`. */
+export type KeyMode = 'random' | 'keyless' | 'explicit';
+
+/** The headers a record carries, in this order, as many as `WorkloadOptions.headers` asks for (at most 4). */
+export const HEADER_NAMES = ['trace-id', 'content-type', 'origin', 'tenant'] as const;
 
 export interface Workload {
   /** One key per record (`keys[i]` is record i's); empty when `keyless`. */
@@ -38,6 +42,10 @@ export interface Workload {
   shards: number;
   /** Records carry no key: the producer's sticky partitioner picks shards; see `peerShardOf`. */
   keyless: boolean;
+  /** Records carry no key and name their shard (`i % shards`). */
+  explicit: boolean;
+  /** Header values per record, in `HEADER_NAMES` order (256 sets used round-robin); empty: no headers. */
+  headerSets: string[][];
 }
 
 export interface WorkloadOptions {
@@ -47,6 +55,8 @@ export interface WorkloadOptions {
   keys?: KeyMode;
   /** Shards of the topic; default SHARDS. */
   shards?: number;
+  /** Headers per record, 0–4 (default 0): a trace id, a content type, an origin, a tenant. */
+  headers?: number;
 }
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
@@ -64,24 +74,48 @@ export function makeWorkload(n: number, seed: number, options: WorkloadOptions =
     for (let i = 0; i < valueBytes; i++) chars[i] = ALPHABET[Math.floor(rnd() * ALPHABET.length)]!;
     return chars.join('');
   });
-  const keys = keyless ? [] : Array.from({ length: n }, () => `user-${Math.floor(rnd() * KEY_SPACE)}`);
-  return { keys, values, valueBytes, keyless, shards: options.shards ?? SHARDS };
+  const keys = keyless || options.keys === 'explicit' ? [] : Array.from({ length: n }, () => `user-${Math.floor(rnd() * KEY_SPACE)}`);
+  const headers = Math.min(Math.max(options.headers ?? 0, 0), HEADER_NAMES.length);
+  const hex = () =>
+    Math.floor(rnd() * 2 ** 32)
+      .toString(16)
+      .padStart(8, '0');
+  const headerSets = headers === 0 ? [] : Array.from({ length: 256 }, (_, i) => [`${hex()}${hex()}${hex()}${hex()}`, 'application/json', `svc-${i % 8}`, `t-${i % 32}`].slice(0, headers));
+  return { keys, values, valueBytes, keyless: keyless || options.keys === 'explicit', explicit: options.keys === 'explicit', headerSets, shards: options.shards ?? SHARDS };
 }
+
+/** Record i's headers as the producer takes them, or undefined when the workload has none. */
+export const headersAt = (w: Workload, i: number): Record<string, string> | undefined =>
+  w.headerSets.length === 0 ? undefined : Object.fromEntries(w.headerSets[i & 255]!.map((value, h) => [HEADER_NAMES[h]!, value]));
 
 export const valueAt = (w: Workload, i: number): string => w.values[i & 255]!;
 
-/** Record i as the producer gets it: topic, value and (unless keyless) key. */
-export const recordAt = (w: Workload, i: number): ProducerRecord => (w.keyless ? { topic: TOPIC, value: valueAt(w, i) } : { topic: TOPIC, key: w.keys[i]!, value: valueAt(w, i) });
+/** Record i as the producer gets it: topic, value, and a key (random), a shard (explicit) or neither (keyless); its headers. */
+export const recordAt = (w: Workload, i: number): ProducerRecord => {
+  const record: ProducerRecord = w.explicit
+    ? { topic: TOPIC, value: valueAt(w, i), shard: i % w.shards }
+    : w.keyless
+      ? { topic: TOPIC, value: valueAt(w, i) }
+      : { topic: TOPIC, key: w.keys[i]!, value: valueAt(w, i) };
+  const headers = headersAt(w, i);
+  if (headers !== undefined) record.headers = headers;
+  return record;
+};
 
-/** Record i's stream entry fields as the peers write them: the producer's layout (`payload`, then `key`). */
-export const fieldsAt = (w: Workload, i: number): string[] => (w.keyless ? ['payload', valueAt(w, i)] : ['payload', valueAt(w, i), 'key', w.keys[i]!]);
+/** Record i's stream entry fields as the peers write them: the producer's layout (`payload`, `key`, then `h:<name>` per header). */
+export const fieldsAt = (w: Workload, i: number): string[] => {
+  const fields = w.keyless ? ['payload', valueAt(w, i)] : ['payload', valueAt(w, i), 'key', w.keys[i]!];
+  const set = w.headerSets[i & 255];
+  if (set !== undefined) for (let h = 0; h < set.length; h++) fields.push(`h:${HEADER_NAMES[h]}`, set[h]!);
+  return fields;
+};
 
 /**
  * The shard a peer writes record i to: the producer's default partitioner (CRC-32 of the key mod
  * the shard count) for keyed records; for keyless ones a stand-in for its sticky partitioner, which
  * keeps a shard until its batch is full: PEER_BATCH consecutive records per shard, round-robin.
  */
-export const peerShardOf = (w: Workload, i: number): number => (w.keyless ? Math.floor(i / PEER_BATCH) % w.shards : crc32(w.keys[i]!) % w.shards);
+export const peerShardOf = (w: Workload, i: number): number => (w.explicit ? i % w.shards : w.keyless ? Math.floor(i / PEER_BATCH) % w.shards : crc32(w.keys[i]!) % w.shards);
 
 /** Stream key of a shard of the benchmark topic: `{ns:t:shard}`, as the producer names it. */
 export const streamKey = (ns: string, shard: number): string => `{${ns}:${TOPIC}:${shard}}`;

@@ -8,6 +8,7 @@ import { pointsOn, sweepPoints } from '../../bench/sweep.js';
 import { barChartSvg, lineChartsSvg, niceMax, shortNumber } from '../../bench/svg.js';
 import { fieldsAt, makeWorkload, peerShardOf, recordAt } from '../../bench/workload.js';
 import { crc32Partitioner } from '../../src/partitioner.js';
+import { encodeRecord } from '../../src/record.js';
 
 // The benchmark's pure helpers (bench/): what its numbers rest on.
 
@@ -23,6 +24,23 @@ describe('bench workload', () => {
     expect(fieldsAt(w, 0)).toEqual(['payload', w.values[0]]);
     expect(w.values[0]).toHaveLength(1024);
     expect([0, 999, 1000, 4999].map((i) => peerShardOf(w, i))).toEqual([0, 0, 1, 4]);
+  });
+
+  it('peers write exactly the fields the producer writes, for every shape: 0–4 headers; keyed, keyless, explicit shards', () => {
+    for (const keys of ['random', 'keyless', 'explicit'] as const) {
+      for (const headers of [0, 1, 4]) {
+        const w = makeWorkload(300, 3, { keys, headers });
+        for (let i = 0; i < 300; i++) {
+          const record = recordAt(w, i);
+          const encoded = encodeRecord(record, { maxRecordBytes: 1 << 20, maxHeaders: 64 });
+          // The producer's entry fields: its encoder's list when there are headers, else payload[, key].
+          const producerFields = encoded.fields ?? (encoded.key === undefined ? ['payload', encoded.value] : ['payload', encoded.value, 'key', encoded.key]);
+          expect(fieldsAt(w, i), `${keys} ${headers} #${i}`).toEqual(producerFields);
+          expect(Object.keys(record.headers ?? {})).toHaveLength(headers);
+          if (keys === 'explicit') expect([record.shard, peerShardOf(w, i)]).toEqual([i % 16, i % 16]);
+        }
+      }
+    }
   });
 });
 
