@@ -74,7 +74,7 @@ export interface RecoverOptions {
    */
   staleDrainingMs?: number;
   /** Clock in ms since the epoch. @default Date.now */
-  now?: () => number;
+  wallClock?: () => number;
 }
 
 /** Appends records to this producer's own journal file, `journal-<ownerId>.log` in `dir`. */
@@ -248,7 +248,7 @@ export async function readJournalFile(path: string): Promise<JournalReadResult> 
  * calls `complete()` for each file, or `release()` if it could not. A missing `dir` yields nothing.
  */
 export async function recover(dir: string, options: RecoverOptions = {}): Promise<ClaimedJournal[]> {
-  const now = options.now ?? Date.now;
+  const wallClock = options.wallClock ?? Date.now;
   const staleMs = options.staleDrainingMs ?? 600_000;
   let names: string[];
   try {
@@ -265,11 +265,11 @@ export async function recover(dir: string, options: RecoverOptions = {}): Promis
         base = name;
       } else {
         const draining = DRAINING_NAME.exec(name);
-        if (!draining?.[1] || now() - Number(draining[2]) < staleMs) continue;
+        if (!draining?.[1] || wallClock() - Number(draining[2]) < staleMs) continue;
         base = draining[1];
       }
       // The claim time is in the name, so it is set by the same atomic rename that claims the file.
-      const path = join(dir, `${base}.draining-${now()}-${randomHex()}`);
+      const path = join(dir, `${base}.draining-${wallClock()}-${randomHex()}`);
       if (!(await renameIfExists(join(dir, name), path))) continue; // someone else claimed it
       claimed.push({ path, ...(await readJournalFile(path)) });
     }

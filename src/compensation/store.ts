@@ -30,7 +30,7 @@ export interface CompensationStoreOptions {
   /** Deadline of each Redis call (ms); ioredis can leave a call unsettled forever after a reconnect. */
   requestTimeoutMs: number;
   /** Clock (ms since the epoch) for the requeue time of dead letters. @default Date.now */
-  now?: () => number;
+  wallClock?: () => number;
   /** How long ids of replayed records are remembered, so a late copy is not parked again (ms). @default 7 days */
   doneTtlMs?: number;
 }
@@ -91,7 +91,7 @@ export class CompensationStore {
   private readonly client: Redis | Cluster;
   private readonly namespace: string;
   private readonly timeoutMs: number;
-  private readonly now: () => number;
+  private readonly wallClock: () => number;
   private readonly doneTtlMs: number;
   private readonly scripts: {
     park: KeyedScriptCall<'compensation-park'>;
@@ -108,7 +108,7 @@ export class CompensationStore {
     this.client = options.client;
     this.namespace = options.namespace;
     this.timeoutMs = options.requestTimeoutMs;
-    this.now = options.now ?? Date.now;
+    this.wallClock = options.wallClock ?? Date.now;
     this.doneTtlMs = options.doneTtlMs ?? 7 * 24 * 3_600_000;
     this.scripts = {
       park: script(this.client, 'compensation-park'),
@@ -320,7 +320,7 @@ export class CompensationStore {
     // A dead id without data cannot be replayed: drop it so requeueing all terminates.
     if (orphans.length > 0) await this.remove(topic, orphans);
     if (pairs.length === 0) return 0;
-    return (await this.call(this.scripts.requeue(k, this.now(), ...pairs), `Requeueing ${pairs.length / 2} dead compensation entries of "${topic}"`)) as number;
+    return (await this.call(this.scripts.requeue(k, this.wallClock(), ...pairs), `Requeueing ${pairs.length / 2} dead compensation entries of "${topic}"`)) as number;
   }
 
   private async read(topic: string, k: CompensationKeys, ids: string[]): Promise<CompensationEntry[]> {

@@ -18,7 +18,7 @@ const LONG = 60_000;
 function setup(client: AdminClient = res.admin(), options: { doneTtlMs?: number } = {}) {
   const namespace = uniqueNamespace();
   const clock = { now: T0 };
-  const store = new CompensationStore({ client, namespace, requestTimeoutMs: 5000, now: () => clock.now, ...options });
+  const store = new CompensationStore({ client, namespace, requestTimeoutMs: 5000, wallClock: () => clock.now, ...options });
   return { client, namespace, clock, store, keys: compensationKeys(namespace, topic) };
 }
 

@@ -183,10 +183,10 @@ describe('recover / complete / release', () => {
     await (await journalWith('p1', [buf('a')])).close();
     let clock = 1_000_000;
     const now = () => clock;
-    const [claimed] = await recover(dir, { now });
-    expect(await recover(dir, { now, staleDrainingMs: 60_000 })).toEqual([]);
+    const [claimed] = await recover(dir, { wallClock: now });
+    expect(await recover(dir, { wallClock: now, staleDrainingMs: 60_000 })).toEqual([]);
     clock += 60_000;
-    const [reclaimed] = await recover(dir, { now, staleDrainingMs: 60_000 });
+    const [reclaimed] = await recover(dir, { wallClock: now, staleDrainingMs: 60_000 });
     expect(reclaimed?.records).toEqual([buf('a')]);
     expect(reclaimed?.path).not.toBe(claimed?.path);
     await complete(claimed!); // the slow first claimer finishing late is harmless
