@@ -1,14 +1,15 @@
 /**
- * The TypeScript examples in README.md type-check against the package's own API, as a user would
- * paste them (imports from 'redis-stream-producer' resolve to src/). No Redis: nothing runs.
+ * The TypeScript examples in README.md and docs/ type-check against the package's own API, as a user
+ * would paste them (imports from 'redis-stream-producer' resolve to src/). An example that goes on
+ * from an earlier one gets its `producer` declared. No Redis: nothing runs.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const DOCS = ['README.md'];
+const DOCS = ['README.md', ...readdirSync(`${root}docs`).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
 
 /** The ```ts blocks of a Markdown file. */
 function snippets(file: string): string[] {
@@ -40,11 +41,15 @@ function typeErrors(files: Map<string, string>): string[] {
 }
 
 describe('documentation examples', () => {
-  it('every TypeScript example in the README type-checks', () => {
+  it('every TypeScript example in the README and the docs type-checks', () => {
     const files = new Map<string, string>();
     for (const doc of DOCS) {
       // A .mts beside the package.json ("type": "module"), so top-level await is allowed.
-      for (const [i, code] of snippets(doc).entries()) files.set(`${root}test/unit/__snippet-${doc.replace(/\W/g, '-')}-${i}.mts`, `${code}\nexport {};\n`);
+      for (const [i, code] of snippets(doc).entries())
+        files.set(
+          `${root}test/unit/__snippet-${doc.replace(/\W/g, '-')}-${i}.mts`,
+          `${/\bconst producer\b/.test(code) ? '' : "declare const producer: import('redis-stream-producer').Producer;\n"}${code}\nexport {};\n`,
+        );
     }
     expect(files.size).toBeGreaterThan(0);
     expect(typeErrors(files)).toEqual([]);
