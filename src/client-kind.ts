@@ -1,4 +1,5 @@
 import { Cluster, type Redis } from 'ioredis';
+import { keySlot } from './admin/key-slot.js';
 
 /** What the producer calls on a client it is given. */
 const CLIENT_METHODS = ['defineCommand', 'pipeline', 'sendCommand', 'call', 'on', 'once', 'off', 'disconnect', 'quit'] as const;
@@ -21,4 +22,9 @@ export function isCluster(client: Redis | Cluster): client is Cluster {
 /** `host:port` of one connection, as a cluster's slot map names its nodes. */
 export function connectionAddress(connection: Redis): string {
   return `${String(connection.options.host)}:${String(connection.options.port)}`;
+}
+
+/** `host:port` of the master a cluster routes `key` to now (its slot map); '' for a standalone client. */
+export function nodeOfKey(client: Redis | Cluster, key: string): string {
+  return isCluster(client) ? (client.slots[keySlot(key)]?.[0] ?? '') : '';
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 import { decodeReply, type PublishReply } from './batch-codec.js';
-import { keySlot } from './admin/key-slot.js';
+import { nodeOfKey } from './client-kind.js';
 import { landedKey, unusedStateKey } from './keys.js';
 import { DeliveryError } from './errors.js';
 
@@ -154,7 +154,6 @@ export function loadScripts(client: Redis | Cluster, onBadReply: (stream: string
   // so a replica that says "online" but does not acknowledge (still syncing) cannot make every
   // batch block the connection again.
   const shortUntil = new Map<string, number>();
-  const nodeOf = (stream: string): string => ('slots' in client ? (client.slots[keySlot(stream)]?.[0] ?? '') : '');
   type Pipeline = Record<string, (...a: unknown[]) => unknown> & { call(...a: unknown[]): unknown; get(key: string): unknown; exec(): Promise<[Error | null, unknown][] | null> };
   const run = async (build: (p: Pipeline) => void): Promise<[[Error | null, unknown], [Error | null, unknown]]> => {
     const pipeline = client.pipeline() as unknown as Pipeline;
@@ -172,7 +171,7 @@ export function loadScripts(client: Redis | Cluster, onBadReply: (stream: string
     publishBatch: async (stream, trim, idem, recordCount, encoded, wait) => {
       const args = publishBatchArgs(stream, trim, idem, recordCount, encoded);
       if (wait === undefined) return parse(stream, await publish(...args), recordCount);
-      const node = nodeOf(stream);
+      const node = nodeOfKey(client, stream);
       const known = replicasOk.has(node);
       const quietUntil = shortUntil.get(node);
       if (!known && quietUntil !== undefined && Date.now() < quietUntil) {

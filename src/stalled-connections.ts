@@ -1,6 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { connectionAddress as address, isCluster } from './client-kind.js';
-import { keySlot } from './admin/key-slot.js';
+import { connectionAddress as address, isCluster, nodeOfKey } from './client-kind.js';
 
 /**
  * Replaces a connection whose oldest call has waited longer than the request deadline, as Kafka
@@ -54,7 +53,7 @@ export class StalledConnectionWatch {
   /** Replaces the connection that serves `key` now, e.g. after replies of the wrong shape came back on it. */
   replaceFor(key: string, why: string): void {
     const client = this.client;
-    const connection = isCluster(client) ? client.nodes('all').find((node) => address(node) === client.slots[keySlot(key)]?.[0]) : client;
+    const connection = isCluster(client) ? client.nodes('all').find((node) => address(node) === nodeOfKey(client, key)) : client;
     if (connection?.status === 'ready') this.replace(connection, why);
   }
 
