@@ -19,6 +19,9 @@ export interface AbJob {
   caseId: AbCase;
   rounds: number;
   records: number;
+  /** Headers per record (0–4) and bytes per value of the workload. */
+  headers: number;
+  valueBytes: number;
 }
 
 /** One run of one build: records/s and client CPU µs per record. */
@@ -92,7 +95,7 @@ async function measure(Build: typeof Producer, job: AbJob, w: Workload, admin: R
 async function runAb(job: AbJob, admin: Redis, log: (line: string) => void): Promise<AbResult> {
   const A = ((await import(job.entryA)) as { Producer: typeof Producer }).Producer;
   const B = ((await import(job.entryB)) as { Producer: typeof Producer }).Producer;
-  const w = makeWorkload(job.records, 1);
+  const w = makeWorkload(job.records, 1, { headers: job.headers, valueBytes: job.valueBytes });
   // Warm both builds' code paths before the first timed round.
   for (let i = 0; i < 2; i++) {
     await measure(A, job, w, admin, 'wa');

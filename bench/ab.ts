@@ -12,6 +12,8 @@
  *                 of 100) or ff (produce() + flush())
  *   --rounds N    paired rounds (default 16)
  *   --records N   records per round and side (default 100000)
+ *   --headers N   headers per record, 0–4 (default 0), as `npm run bench -- --headers`
+ *   --value-bytes N  bytes per value (default 100)
  *
  * Uses `REDIS_URL` when set (each round writes to a namespace of its own, checks its stream
  * lengths and deletes it), else starts a throwaway redis-server. An A/A run (the same revision
@@ -72,13 +74,17 @@ function line(label: string, s: PairedSummary, digits: number, lowerIsBetter: bo
 
 async function main(): Promise<void> {
   // Positional revisions first, then the flags (`--name value` or `--name=value`).
-  const flags = new Flags(process.argv.slice(2), { case: 'string', rounds: 'string', records: 'string' }, import.meta.url, true);
+  const flags = new Flags(process.argv.slice(2), { case: 'string', rounds: 'string', records: 'string', headers: 'string', 'value-bytes': 'string' }, import.meta.url, true);
   const positional = flags.positionals;
   const caseId = (flags.string('case') ?? 'c1000') as AbCase;
   if (!CASES.includes(caseId)) throw new UsageError(`--case must be one of ${CASES.join(', ')}, got ${JSON.stringify(caseId)}`);
   const rounds = flags.int('rounds', 16);
   const records = flags.int('records', 100_000);
-  if (positional.length < 1 || positional.length > 2) throw new UsageError('usage: npx tsx bench/ab.ts <rev-A> [<rev-B>] [--case c1000|c100|c1|sb|ff] [--rounds N] [--records N]');
+  const headers = flags.int('headers', 0, 0);
+  if (headers > 4) throw new UsageError(`--headers must be 0–4, got ${headers}`);
+  const valueBytes = flags.int('value-bytes', 100);
+  if (positional.length < 1 || positional.length > 2)
+    throw new UsageError('usage: npx tsx bench/ab.ts <rev-A> [<rev-B>] [--case c1000|c100|c1|sb|ff] [--rounds N] [--records N] [--headers N] [--value-bytes N]');
   const [revA, revB] = positional as [string, string | undefined];
   const labelB = revB ?? 'working tree';
 
@@ -92,7 +98,7 @@ async function main(): Promise<void> {
       server = await startRedisServer();
       url = `redis://127.0.0.1:${server.port}`;
     }
-    const job: AbJob = { entryA, entryB, url, caseId, rounds, records };
+    const job: AbJob = { entryA, entryB, url, caseId, rounds, records, headers, valueBytes };
     const { stdout } = await new Promise<{ stdout: string }>((done, fail) => {
       const proc = spawn(process.execPath, ['--expose-gc', child, JSON.stringify(job)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
@@ -110,7 +116,7 @@ async function main(): Promise<void> {
     );
     process.stdout.write(
       [
-        `case ${caseId}: A = ${revA}, B = ${labelB}; ${rounds} paired rounds of ${records.toLocaleString('en-US')} records, redis at ${url}`,
+        `case ${caseId}: A = ${revA}, B = ${labelB}; ${rounds} paired rounds of ${records.toLocaleString('en-US')} records (${valueBytes} B values, ${headers} headers), redis at ${url}`,
         line('records/s', rps, 0, false),
         line('client CPU µs/rec', cpu, 2, true),
         '',

@@ -5,7 +5,7 @@
  * A case runs inside `run-case.ts`, in a process of its own.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { decodeReply, encodeBatch, type RecordFields } from '../src/batch-codec.js';
 import { Producer, type DeliveryEvent, type ProducerConfig, type ProducerError } from '../src/index.js';
@@ -210,61 +210,102 @@ export function bareEvalshaArgs(records: readonly RecordFields[]): (string | Buf
 }
 
 /**
+ * Runs `inFlight` loops that each take the next batch of one shard and await `call` on it, until
+ * the first n records are written. Batches are cut lazily while calls are in flight: records go
+ * into per-shard buckets as they are scanned; a bucket is handed out at `batchRecords` records or
+ * the producer's default batchMaxBytes, and the partial ones at the end.
+ */
+async function inShardBatches(
+  { w, n, latency, progress }: Pick<CaseEnv, 'w' | 'n' | 'latency' | 'progress'>,
+  batchRecords: number,
+  inFlight: number,
+  call: (shard: number, records: RecordFields[]) => Promise<void>,
+): Promise<void> {
+  // Value + key + header bytes, as the producer counts them (the workload is ASCII: characters = bytes).
+  const byteLength = (fields: RecordFields): number => {
+    let size = fields[1]!.length + (fields[3]?.length ?? 0);
+    for (let f = 4; f < fields.length; f += 2) size += fields[f]!.length - 2 + fields[f + 1]!.length;
+    return size;
+  };
+  const buckets: RecordFields[][] = Array.from({ length: w.shards }, () => []);
+  const bytes = new Array<number>(w.shards).fill(0);
+  let cursor = 0;
+  let drain = 0;
+  const nextBatch = (): { shard: number; records: RecordFields[] } | undefined => {
+    while (cursor < n) {
+      const i = cursor++;
+      const shard = peerShardOf(w, i);
+      const fields = fieldsAt(w, i);
+      const bucket = buckets[shard]!;
+      bucket.push(fields);
+      bytes[shard]! += byteLength(fields);
+      if (bucket.length === batchRecords || bytes[shard]! >= BARE_BATCH_MAX_BYTES) {
+        buckets[shard] = [];
+        bytes[shard] = 0;
+        return { shard, records: bucket };
+      }
+    }
+    while (drain < w.shards) {
+      const shard = drain++;
+      if (buckets[shard]!.length > 0) return { shard, records: buckets[shard]! };
+    }
+    return undefined;
+  };
+  const worker = async (): Promise<void> => {
+    for (let batch = nextBatch(); batch; batch = nextBatch()) {
+      const t0 = now();
+      await call(batch.shard, batch.records);
+      latency.record((now() - t0) * 1000);
+      progress.done += batch.records.length;
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+}
+
+/**
  * `lua/publish-batch.lua` called the plain ioredis way (a `defineCommand` script: EVALSHA with every
  * argument in its array, ioredis encoding them), with the producer's argument layout: no producer
  * around it.
  */
 const bareEvalsha =
   (batchRecords: number, inFlight: number): CaseDef['run'] =>
-  ({ url, w, ns, n, latency, clock, progress }) =>
-    withIoredis(url, {}, async (client) => {
+  (env) =>
+    withIoredis(env.url, {}, async (client) => {
       const publish = registerScript(client, 'publish-batch');
-      // Value + key bytes, as the producer counts them (the workload is ASCII: characters = bytes).
-      const byteLength = (fields: RecordFields): number => fields[1]!.length + (fields[3]?.length ?? 0);
-      clock.start();
-      // Batches are cut lazily while calls are in flight: records go into per-shard buckets as they
-      // are scanned; a bucket is handed out at `batchRecords` records or the producer's default
-      // batchMaxBytes, and the partial ones at the end.
-      const buckets: RecordFields[][] = Array.from({ length: w.shards }, () => []);
-      const bytes = new Array<number>(w.shards).fill(0);
-      let cursor = 0;
-      let drain = 0;
-      const nextBatch = (): { shard: number; records: RecordFields[] } | undefined => {
-        while (cursor < n) {
-          const i = cursor++;
-          const shard = peerShardOf(w, i);
-          const fields = fieldsAt(w, i);
-          const bucket = buckets[shard]!;
-          bucket.push(fields);
-          bytes[shard]! += byteLength(fields);
-          if (bucket.length === batchRecords || bytes[shard]! >= BARE_BATCH_MAX_BYTES) {
-            buckets[shard] = [];
-            bytes[shard] = 0;
-            return { shard, records: bucket };
-          }
-        }
-        while (drain < w.shards) {
-          const shard = drain++;
-          if (buckets[shard]!.length > 0) return { shard, records: buckets[shard]! };
-        }
-        return undefined;
-      };
       // Idempotent like the producer's default: the same script work per batch (state GET + SET).
-      const seqs = new Array<number>(w.shards).fill(0);
-      const worker = async (): Promise<void> => {
-        for (let batch = nextBatch(); batch; batch = nextBatch()) {
-          const stream = streamKey(ns, batch.shard);
-          const idem = { stateKey: `${stream}:p:bench`, seq: ++seqs[batch.shard]!, stateTtlMs: 86_400_000 };
-          const count = batch.records.length;
-          const t0 = now();
-          const reply = decodeReply(await publish(...publishBatchArgs(stream, NO_TRIM, idem, count, bareEvalshaArgs(batch.records))), count);
-          latency.record((now() - t0) * 1000);
-          if (!reply.written || reply.count !== count) throw new Error(`publish-batch answered ${reply.count} ids (written: ${reply.written}) for ${count} records`);
-          progress.done += count;
-        }
-      };
-      await Promise.all(Array.from({ length: inFlight }, worker));
-      clock.stop();
+      const seqs = new Array<number>(env.w.shards).fill(0);
+      env.clock.start();
+      await inShardBatches(env, batchRecords, inFlight, async (shard, records) => {
+        const stream = streamKey(env.ns, shard);
+        const idem = { stateKey: `${stream}:p:bench`, seq: ++seqs[shard]!, stateTtlMs: 86_400_000 };
+        const count = records.length;
+        const reply = decodeReply(await publish(...publishBatchArgs(stream, NO_TRIM, idem, count, bareEvalshaArgs(records))), count);
+        if (!reply.written || reply.count !== count) throw new Error(`publish-batch answered ${reply.count} ids (written: ${reply.written}) for ${count} records`);
+      });
+      env.clock.stop();
+    });
+
+const BARE_LOOP_LUA = readFileSync(new URL('lua/bare-xadd-loop.lua', import.meta.url), 'utf8');
+
+/**
+ * The reference the targets are stated against: `bench/lua/bare-xadd-loop.lua`, the smallest
+ * script that writes the same entries (every field name and value per record, one XADD each, no
+ * checks, no idempotence), 1000 records a call, 8 in flight.
+ */
+const bareLuaLoop =
+  (batchRecords: number, inFlight: number): CaseDef['run'] =>
+  (env) =>
+    withIoredis(env.url, {}, async (client) => {
+      client.defineCommand('bareXaddLoop', { lua: BARE_LOOP_LUA, numberOfKeys: 1 });
+      const loop = (client as unknown as Record<string, (...args: (string | number)[]) => Promise<number>>).bareXaddLoop!.bind(client);
+      env.clock.start();
+      await inShardBatches(env, batchRecords, inFlight, async (shard, records) => {
+        const args: (string | number)[] = [streamKey(env.ns, shard), records[0]!.length];
+        for (const fields of records) for (const f of fields) args.push(f as string);
+        const written = await loop(...args);
+        if (written !== records.length) throw new Error(`bare-xadd-loop wrote ${written} of ${records.length} records`);
+      });
+      env.clock.stop();
     });
 
 /**
@@ -460,7 +501,7 @@ const awaitedBatches = (callers: number, size: number) => (env: CaseEnv) =>
 // The list
 
 export const PIPELINE = 'ioredis pipeline 1000×8';
-export const EVALSHA = 'bare EVALSHA 1000×8';
+export const BARE_LOOP = 'bare Lua XADD loop 1000×8';
 const PLAIN: Partial<ProducerConfig> = { adaptiveLinger: false, lingerMs: 5 };
 // The producer's cases run with idempotence on (the default), as users run it; these twins
 // measure what it costs.
@@ -473,12 +514,13 @@ export const CASES: CaseDef[] = [
   { id: 'auto', kind: 'peer', name: 'ioredis auto-pipelining, 1000 in flight', latencyOf: 'command', run: autoPipelining },
   { id: 'node', kind: 'peer', name: 'node-redis auto-pipelining, 1000 in flight', latencyOf: 'command', run: nodeRedis },
   { id: 'pipe', kind: 'peer', name: PIPELINE, latencyOf: 'batch', run: explicitPipeline },
-  { id: 'eval', kind: 'limit', name: EVALSHA, latencyOf: 'batch', run: bareEvalsha(PEER_BATCH, PEER_IN_FLIGHT) },
+  { id: 'lua', kind: 'limit', name: BARE_LOOP, latencyOf: 'batch', run: bareLuaLoop(PEER_BATCH, PEER_IN_FLIGHT) },
+  { id: 'eval', kind: 'limit', name: "producer's script, bare EVALSHA 1000×8", latencyOf: 'batch', run: bareEvalsha(PEER_BATCH, PEER_IN_FLIGHT) },
   // The same loop with only ≈1000 records outstanding, as many as 1000 awaited callers have: 72
   // records a call (what they make on 16 shards) × 14 calls in flight.
-  { id: 'eval72', kind: 'limit', name: 'bare EVALSHA 72×14 (1000 outstanding)', latencyOf: 'batch', run: bareEvalsha(72, 14) },
+  { id: 'eval72', kind: 'limit', name: "producer's script, bare EVALSHA 72×14 (1000 outstanding)", latencyOf: 'batch', run: bareEvalsha(72, 14) },
   // Also ≈1000 outstanding, in fewer and larger calls: what calls spanning several shards could give.
-  { id: 'eval250', kind: 'limit', name: 'bare EVALSHA 250×4 (1000 outstanding)', latencyOf: 'batch', run: bareEvalsha(250, 4) },
+  { id: 'eval250', kind: 'limit', name: "producer's script, bare EVALSHA 250×4 (1000 outstanding)", latencyOf: 'batch', run: bareEvalsha(250, 4) },
   { id: 'rb', kind: 'limit', name: 'redis-benchmark XADD -P 512', latencyOf: 'request', run: redisBenchmark },
   // Each twin sits next to the case it varies, so both run in the same surroundings (the order
   // alternates between repetitions).

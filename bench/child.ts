@@ -23,6 +23,7 @@ export function compiledRunCase(): Promise<string> {
     });
     // src/scripts.ts reads its Lua files from ../lua relative to itself.
     cpSync(`${root}/lua`, `${root}/.bench-build/lua`, { recursive: true });
+    cpSync(`${root}/bench/lua`, `${root}/.bench-build/bench/lua`, { recursive: true });
     return `${root}/.bench-build/bench/run-case.js`;
   })();
   return compiled;

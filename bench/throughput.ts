@@ -36,7 +36,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { startRedisServer, type ServerProcess } from '../test/support/redis-server.js';
-import { CASES, EVALSHA, LATENCY_SAMPLE_EVERY, PIPELINE } from './cases.js';
+import { BARE_LOOP, CASES, LATENCY_SAMPLE_EVERY, PIPELINE } from './cases.js';
 import { runChild } from './child.js';
 import { Flags, UsageError } from './flags.js';
 import { elapsed, recordsFor, caseJob, runWithProgress, sizeLabel, writeResults, type Mode, type Options, type Run } from './harness.js';
@@ -157,7 +157,8 @@ async function runSuite(run: Run, valueBytes: number, startedAt: number, label: 
   }
   const rate = (id: string) => (results.has(id) ? medianOf(results.get(id)!, (r) => r.recordsPerSec) : NaN);
   const pipeRate = rate('pipe');
-  const evalRate = rate('eval');
+  const bareRate = rate('lua');
+  const bareServerCpu = results.has('lua') ? medianOf(results.get('lua')!, (r) => r.serverCpuUsPerRecord) : NaN;
   const rows = cases.map((def): ThroughputRow => {
     const reps = results.get(def.id)!;
     const records = medianOf(reps, (r) => r.records);
@@ -170,7 +171,8 @@ async function runSuite(run: Run, valueBytes: number, startedAt: number, label: 
       latencyOf: def.latencyOf,
       medianRecordsPerSec: recordsRate,
       ratioToPipeline: recordsRate / pipeRate,
-      ratioToBareEvalsha: recordsRate / evalRate,
+      ratioToBareLoop: recordsRate / bareRate,
+      serverCpuToBareLoop: medianOf(reps, (r) => r.serverCpuUsPerRecord) / bareServerCpu,
       latency: medianLatency(reps),
       clientCpuUsPerRecord: medianOf(reps, (r) => r.clientCpuUsPerRecord),
       serverCpuUsPerRecord: medianOf(reps, (r) => r.serverCpuUsPerRecord),
@@ -191,7 +193,7 @@ function suiteTable(run: Run, suite: SuiteResult): string[] {
   return [
     `### Throughput (median of ${opts.reps} reps, ${opts.shards} shards, ${sizeLabel(suite.valueBytes)} values, ${keys})`,
     '',
-    ...throughputTable(suite.rows, PIPELINE, EVALSHA),
+    ...throughputTable(suite.rows, PIPELINE, BARE_LOOP),
     '',
     `Each case ran in a fresh Node process; its RSS before the case (modules and workload loaded) was ≈${fmtFixed(baseline, 0)} MiB. ` +
       `Latency is per ${['send', 'record', 'command', 'batch', 'request'].join(' / ')} as the "latency of" column says; the concurrent per-send and per-command cases time 1 in ${LATENCY_SAMPLE_EVERY} (bench/README.md).`,
