@@ -131,9 +131,28 @@ describe('record validation and encoding (src/record.ts)', () => {
   });
 
   it('the hand-checked common shape gives exactly what the zod schema gives, or the same error', () => {
-    // Records of the common shape (topic, value, key only) half of the time, so the fast path runs.
+    // Records of the common shape (topic, value, maybe key, headers and shard) most of the time, so
+    // the fast path runs: header names valid, hostile, non-enumerable or symbols; shards near the edges.
+    const headerNames = fc.oneof(validHeaderName, hostileString(6), fc.constant('__proto__'));
+    const oddHeaders = fc.tuple(fc.dictionary(validHeaderName, stringOrBuffer, { maxKeys: 3 }), fc.oneof(validHeaderName, fc.constant(Symbol('s'))), stringOrBuffer).map(([base, name, v]) => {
+      const headers = { ...base };
+      Object.defineProperty(headers, name, { value: v, enumerable: false });
+      return headers;
+    });
     const common = fc.record(
-      { topic: fc.oneof(validTopic, hostileString(), fc.constant('compensation'), garbage), value: fc.oneof(stringOrBuffer, garbage), key: fc.oneof(stringOrBuffer, fc.constant(undefined), garbage) },
+      {
+        topic: fc.oneof(validTopic, hostileString(), fc.constant('compensation'), garbage),
+        value: fc.oneof(stringOrBuffer, garbage),
+        key: fc.oneof(stringOrBuffer, fc.constant(undefined), garbage),
+        headers: fc.oneof(
+          fc.dictionary(validHeaderName, stringOrBuffer, { maxKeys: 6 }),
+          fc.dictionary(headerNames, fc.oneof(stringOrBuffer, garbage), { maxKeys: 4 }),
+          oddHeaders,
+          fc.constant(undefined),
+          garbage,
+        ),
+        shard: fc.oneof(fc.nat(), fc.constantFrom(-0, -1, 0.5, 2 ** 31 - 1, 2 ** 31, 2 ** 53, Number.NaN, Number.POSITIVE_INFINITY), fc.constant(undefined), garbage),
+      },
       { requiredKeys: ['topic', 'value'] },
     );
     const outcome = (run: () => unknown) => {
