@@ -6,7 +6,7 @@
  */
 import type { Producer } from '../src/index.js';
 import { Redis } from 'ioredis';
-import { deleteNamespace, verifyStreams } from './server-stats.js';
+import { counterDelta, deleteNamespace, serverCounters, verifyStreams } from './server-stats.js';
 import { makeWorkload, produceAll, recordAt, type Workload } from './workload.js';
 
 export type AbCase = 'c1000' | 'c100' | 'c1' | 'sb' | 'ff';
@@ -24,10 +24,11 @@ export interface AbJob {
   valueBytes: number;
 }
 
-/** One run of one build: records/s and client CPU µs per record. */
+/** One run of one build: records/s, client CPU µs per record and the server's CPU µs per record. */
 export interface AbSample {
   recordsPerSec: number;
   cpuUsPerRecord: number;
+  serverCpuUsPerRecord: number;
 }
 
 export interface AbResult {
@@ -77,12 +78,14 @@ async function measure(Build: typeof Producer, job: AbJob, w: Workload, admin: R
   let sample: AbSample;
   try {
     (globalThis as { gc?: () => void }).gc?.();
+    const server0 = await serverCounters(admin);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await WORKLOADS[job.caseId](p, w, job.records);
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
-    sample = { recordsPerSec: job.records / seconds, cpuUsPerRecord: (cpu.user + cpu.system) / job.records };
+    const server = counterDelta(server0, await serverCounters(admin));
+    sample = { recordsPerSec: job.records / seconds, cpuUsPerRecord: (cpu.user + cpu.system) / job.records, serverCpuUsPerRecord: server.cpuUs / job.records };
   } finally {
     await p.close();
   }
@@ -108,7 +111,9 @@ async function runAb(job: AbJob, admin: Redis, log: (line: string) => void): Pro
     }
     const a = result.a[r]!;
     const b = result.b[r]!;
-    log(`round ${r + 1}/${job.rounds}: A ${Math.round(a.recordsPerSec)} rec/s ${a.cpuUsPerRecord.toFixed(2)} µs/rec · B ${Math.round(b.recordsPerSec)} rec/s ${b.cpuUsPerRecord.toFixed(2)} µs/rec`);
+    log(
+      `round ${r + 1}/${job.rounds}: A ${Math.round(a.recordsPerSec)} rec/s ${a.cpuUsPerRecord.toFixed(2)} µs/rec (server ${a.serverCpuUsPerRecord.toFixed(2)}) · B ${Math.round(b.recordsPerSec)} rec/s ${b.cpuUsPerRecord.toFixed(2)} µs/rec (server ${b.serverCpuUsPerRecord.toFixed(2)})`,
+    );
   }
   return result;
 }

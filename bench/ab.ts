@@ -114,11 +114,16 @@ async function main(): Promise<void> {
       result.a.map((s) => s.cpuUsPerRecord),
       result.b.map((s) => s.cpuUsPerRecord),
     );
+    const serverCpu = summarisePairs(
+      result.a.map((s) => s.serverCpuUsPerRecord),
+      result.b.map((s) => s.serverCpuUsPerRecord),
+    );
     process.stdout.write(
       [
         `case ${caseId}: A = ${revA}, B = ${labelB}; ${rounds} paired rounds of ${records.toLocaleString('en-US')} records (${valueBytes} B values, ${headers} headers), redis at ${url}`,
         line('records/s', rps, 0, false),
         line('client CPU µs/rec', cpu, 2, true),
+        line('server CPU µs/rec', serverCpu, 2, true),
         '',
       ].join('\n'),
     );

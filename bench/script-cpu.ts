@@ -58,8 +58,8 @@ const cases: Record<string, { prepare(c: Redis): Promise<void>; call: Call }> = 
     },
   },
   'v3: field names + counts, every id back': scriptCase(lua('lua-variants/v3-field-counts.lua'), fieldCounts),
-  'v4 layout kv, every id back': scriptCase(asBeforeRedis7(current), encodeBatch),
-  'v4 layout kv, one id back (current)': scriptCase(current, encodeBatch),
+  'runs of one shape, every id back': scriptCase(asBeforeRedis7(current), encodeBatch),
+  'runs of one shape, one id back (current)': scriptCase(current, encodeBatch),
 };
 
 async function info(c: Redis): Promise<{ cpu: number; netIn: number; netOut: number; scriptUsec: number }> {

@@ -15,11 +15,13 @@
   ARGV[5]  sequence number of this batch on this shard (integer ≥ 1)
   ARGV[6]  time to keep the idempotence state, in ms
   ARGV[7]  record count n
-  ARGV[8]  layout of the records that follow (the field names need not travel for the common shapes):
-             'v'   n values; entry i = payload <value i>
-             'kv'  n pairs value, key; entry i = payload <value i> key <key i>
-             'f'   per record a field-value count f (even), then f field/value arguments
-  ARGV[9…] the records
+  ARGV[8]  layout of the records that follow: 'r' (the only one), runs of records that share their
+           field names, so a name travels once per run instead of once per record. Each run:
+             m  records in the run (≥ 1)
+             f  fields per record (≥ 1)
+             f  field names
+             m × f values, record after record
+  ARGV[9…] the runs, whose m add up to n
 
   Reply: { status, id… }
     status 1  written now; ONE id follows: the batch's ids are consecutive, record i (from 1) has
@@ -58,30 +60,28 @@ if ARGV[1] ~= '' then
 end
 
 -- Check the whole shape first, so a malformed call writes nothing.
-local MAX_FIELDS = 7900
+-- unpack() takes at most ~8000 values: a run's XADD (2 + 2f arguments) must stay below that.
+local MAX_FIELDS = 3950
 local argc = #ARGV
-local offsets = {} -- layout 'f': where record r's field count is
-if layout == 'v' or layout == 'kv' then
-  local want = 8 + count * (layout == 'v' and 1 or 2)
-  if argc ~= want then
-    return redis.error_reply('ERR_RSP_ARGS layout ' .. layout .. ' needs ' .. want .. ' arguments, got ' .. argc)
-  end
-elseif layout == 'f' then
-  local i = 9
-  for r = 1, count do
-    local f = tonumber(ARGV[i])
-    -- unpack() below takes at most ~8000 values: refuse more before anything is written.
-    if f == nil or f < 2 or f % 2 ~= 0 or f > MAX_FIELDS or i + f > argc then
-      return redis.error_reply('ERR_RSP_ARGS bad field count at argument ' .. i)
-    end
-    offsets[r] = i
-    i = i + f + 1
-  end
-  if i ~= argc + 1 then
-    return redis.error_reply('ERR_RSP_ARGS ' .. (argc + 1 - i) .. ' arguments left over')
-  end
-else
+if layout ~= 'r' then
   return redis.error_reply('ERR_RSP_ARGS unknown layout ' .. tostring(layout))
+end
+local runs = {} -- where each run starts (its m)
+local i, records = 9, 0
+while i <= argc do
+  local m, f = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
+  if m == nil or f == nil or m < 1 or f < 1 or f > MAX_FIELDS or m % 1 ~= 0 or f % 1 ~= 0 then
+    return redis.error_reply('ERR_RSP_ARGS bad run at argument ' .. i)
+  end
+  runs[#runs + 1] = i
+  records = records + m
+  i = i + 2 + f + m * f
+end
+if i ~= argc + 1 then
+  return redis.error_reply('ERR_RSP_ARGS the run at argument ' .. runs[#runs] .. ' needs ' .. (i - argc - 1) .. ' more arguments')
+end
+if records ~= count then
+  return redis.error_reply('ERR_RSP_ARGS the runs hold ' .. records .. ' records, the count says ' .. count)
 end
 
 --- @include "idempotence-state"
@@ -105,35 +105,83 @@ if idempotent then
   end
 end
 
--- XADD of record r with entry id `id`.
-local function add(r, id)
-  if layout == 'v' then return redis.call('XADD', stream, id, 'payload', ARGV[8 + r]) end
-  if layout == 'kv' then return redis.call('XADD', stream, id, 'payload', ARGV[7 + 2 * r], 'key', ARGV[8 + 2 * r]) end
-  local i = offsets[r]
-  return redis.call('XADD', stream, id, unpack(ARGV, i + 1, i + tonumber(ARGV[i])))
+-- XADDs records `from`…`to` of the run at argument `at`, with entry id `id`; returns the last id.
+-- The usual field counts (value, key, up to four headers) are written out: a table filled and
+-- unpacked per record costs far more than the call itself.
+local function writeRun(at, from, to, id)
+  local f = tonumber(ARGV[at + 1])
+  local v = at + 2 + f + (from - 1) * f -- the first value of record `from`
+  local last
+  if f == 1 then
+    local a = ARGV[at + 2]
+    for _ = from, to do
+      last = redis.call('XADD', stream, id, a, ARGV[v])
+      v = v + 1
+    end
+  elseif f == 2 then
+    local a, b = ARGV[at + 2], ARGV[at + 3]
+    for _ = from, to do
+      last = redis.call('XADD', stream, id, a, ARGV[v], b, ARGV[v + 1])
+      v = v + 2
+    end
+  elseif f == 3 then
+    local a, b, c = ARGV[at + 2], ARGV[at + 3], ARGV[at + 4]
+    for _ = from, to do
+      last = redis.call('XADD', stream, id, a, ARGV[v], b, ARGV[v + 1], c, ARGV[v + 2])
+      v = v + 3
+    end
+  elseif f == 4 then
+    local a, b, c, d = ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5]
+    for _ = from, to do
+      last = redis.call('XADD', stream, id, a, ARGV[v], b, ARGV[v + 1], c, ARGV[v + 2], d, ARGV[v + 3])
+      v = v + 4
+    end
+  elseif f == 5 then
+    local a, b, c, d, e = ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5], ARGV[at + 6]
+    for _ = from, to do
+      last = redis.call('XADD', stream, id, a, ARGV[v], b, ARGV[v + 1], c, ARGV[v + 2], d, ARGV[v + 3], e, ARGV[v + 4])
+      v = v + 5
+    end
+  elseif f == 6 then
+    local a, b, c, d, e, g = ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5], ARGV[at + 6], ARGV[at + 7]
+    for _ = from, to do
+      last = redis.call('XADD', stream, id, a, ARGV[v], b, ARGV[v + 1], c, ARGV[v + 2], d, ARGV[v + 3], e, ARGV[v + 4], g, ARGV[v + 5])
+      v = v + 6
+    end
+  else
+    local call = { 'XADD', stream, id } -- then name, value pairs
+    for k = 1, f do call[2 + 2 * k] = ARGV[at + 1 + k] end
+    for _ = from, to do
+      for k = 1, f do call[3 + 2 * k] = ARGV[v + k - 1] end
+      last = redis.call(unpack(call))
+      v = v + f
+    end
+  end
+  return last
 end
 
 -- The first XADD picks the id ('*'); on Redis >= 7.0 the others take '<its ms>-*', so the ids are
 -- consecutive and one id answers for the batch. Older servers get '*' and every id is returned.
-local first = add(1, '*')
+local first = writeRun(runs[1], 1, 1, '*')
 local last = first
 local reply
 if (redis.REDIS_VERSION_NUM or 0) >= 0x070000 then
   local id = string.match(first, '^%d+') .. '-*'
-  -- The common layouts inline the call: a function call per record costs ~4 % of the script.
-  if layout == 'v' then
-    for r = 2, count do last = redis.call('XADD', stream, id, 'payload', ARGV[8 + r]) end
-  elseif layout == 'kv' then
-    for r = 2, count do last = redis.call('XADD', stream, id, 'payload', ARGV[7 + 2 * r], 'key', ARGV[8 + 2 * r]) end
-  else
-    for r = 2, count do last = add(r, id) end
+  for r = 1, #runs do
+    local at = runs[r]
+    local m = tonumber(ARGV[at])
+    local from = r == 1 and 2 or 1
+    if from <= m then last = writeRun(at, from, m, id) end
   end
   reply = { 1, first }
 else
   reply = { 2, first }
-  for r = 2, count do
-    last = add(r, '*')
-    reply[r + 1] = last
+  for r = 1, #runs do
+    local at = runs[r]
+    for k = (r == 1 and 2 or 1), tonumber(ARGV[at]) do
+      last = writeRun(at, k, k, '*')
+      reply[#reply + 1] = last
+    end
   end
 end
 

@@ -76,31 +76,72 @@ export function fieldsAt(columns: RecordColumns, i: number): (string | Buffer)[]
   return entryFields({ value: columns.values[i], key: columns.keys[i], fields: columns.extras?.[i] });
 }
 
+/** The field names of a run of value-only records, and of value-and-key records. */
+const VALUE_ONLY = ['payload'] as const;
+const VALUE_AND_KEY = ['payload', 'key'] as const;
+
 /**
- * Encodes records into the script's ARGV from `ARGV[8]` on: the layout, then the records. The
- * common shapes (value only; value and key) leave the field names out: `'v'` sends one argument
- * per record and `'kv'` two, instead of a field count plus every name and value.
+ * Encodes records into the script's ARGV from `ARGV[8]` on: layout `'r'`, then runs of records
+ * that share their field names (see `lua/publish-batch.lua`): each run is its record count m, its
+ * field count f, the f names once, then m × f values. A batch of one shape is one run, so a field
+ * name travels once per batch instead of once per record.
  */
 export function encodeColumns(columns: RecordColumns): (string | Buffer | number)[] {
   const { values, keys, extras, keyed } = columns;
   const n = values.length;
-  if (extras === undefined && keyed === 0) return ['v', ...(values as (string | Buffer)[])];
-  if (extras === undefined && keyed === n) {
-    const args: (string | Buffer)[] = new Array(2 * n + 1);
-    args[0] = 'kv';
-    for (let i = 0; i < n; i++) {
-      args[2 * i + 1] = values[i]!;
-      args[2 * i + 2] = keys[i]!;
-    }
+  if (extras === undefined && (keyed === 0 || keyed === n)) {
+    // One run, sized up front: the shape of nearly every batch.
+    const names = keyed === 0 ? VALUE_ONLY : VALUE_AND_KEY;
+    const f = names.length;
+    const args: (string | Buffer | number)[] = new Array(3 + f + n * f);
+    args[0] = 'r';
+    args[1] = n;
+    args[2] = f;
+    for (let k = 0; k < f; k++) args[3 + k] = names[k]!;
+    let at = 3 + f;
+    if (f === 1) for (let i = 0; i < n; i++) args[at++] = values[i]!;
+    else
+      for (let i = 0; i < n; i++) {
+        args[at++] = values[i]!;
+        args[at++] = keys[i]!;
+      }
     return args;
   }
-  const args: (string | Buffer | number)[] = ['f'];
+  const args: (string | Buffer | number)[] = ['r'];
+  let runAt = -1; // where the current run's record count goes
+  let runFields: RecordFields | undefined; // its names: the even entries (`VALUE_ONLY`/`VALUE_AND_KEY` hold only names)
+  let inRun = 0;
+  const open = (names: RecordFields, stride: number): void => {
+    if (runAt >= 0) args[runAt] = inRun;
+    runAt = args.length;
+    runFields = names;
+    inRun = 0;
+    args.push(0, names.length / stride);
+    for (let k = 0; k < names.length; k += stride) args.push(names[k]!);
+  };
   for (let i = 0; i < n; i++) {
-    const fields = extras?.[i] ?? fieldsAt(columns, i);
-    args.push(fields.length);
-    for (let f = 0; f < fields.length; f++) args.push(fields[f]!);
+    const fields = extras?.[i];
+    if (fields === undefined) {
+      const key = keys[i];
+      const names = key === undefined ? VALUE_ONLY : VALUE_AND_KEY;
+      if (runFields !== names) open(names, 1);
+      args.push(values[i]!);
+      if (key !== undefined) args.push(key);
+    } else {
+      if (runFields === undefined || runFields === VALUE_ONLY || runFields === VALUE_AND_KEY || !sameNames(runFields, fields)) open(fields, 2);
+      for (let k = 1; k < fields.length; k += 2) args.push(fields[k]!);
+    }
+    inRun++;
   }
+  args[runAt] = inRun;
   return args;
+}
+
+/** Whether two field lists have the same names (their even entries), in the same order. */
+function sameNames(a: RecordFields, b: RecordFields): boolean {
+  if (a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k += 2) if (a[k] !== b[k]) return false;
+  return true;
 }
 
 /** `encodeColumns` of field lists: what tests and the benchmark's bare script loop send. */

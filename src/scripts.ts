@@ -12,7 +12,7 @@ import { DeliveryError } from './errors.js';
  * other's script.
  */
 
-const SCRIPT_VERSION = 6;
+const SCRIPT_VERSION = 7;
 const luaDir = new URL('../lua/', import.meta.url);
 
 export type ScriptCall = (...args: (string | number | Buffer | (string | Buffer | number)[])[]) => Promise<unknown>;

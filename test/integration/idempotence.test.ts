@@ -87,7 +87,7 @@ describe('publish-batch reply forms (real Redis)', () => {
 
   it.each([
     [
-      'v',
+      'value only',
       [
         ['payload', 'a'],
         ['payload', 'b'],
@@ -95,21 +95,31 @@ describe('publish-batch reply forms (real Redis)', () => {
       ],
     ],
     [
-      'kv',
+      'value and key',
       [
         ['payload', 'a', 'key', 'k1'],
         ['payload', 'b', 'key', 'k2'],
       ],
     ],
     [
-      'f',
+      'mixed shapes',
       [
         ['payload', 'a', 'h:x', '1'],
         ['payload', 'b'],
         ['payload', 'c', 'key', 'k'],
       ],
     ],
-  ])('layout %s: the one-id reply names the entries as written', async (_layout, batch) => {
+    [
+      'one header, then four, then seven fields',
+      [
+        ['payload', 'a', 'key', 'k', 'h:x', '1'],
+        ['payload', 'b', 'key', 'k', 'h:x', '2'],
+        ['payload', 'c', 'key', 'k', 'h:a', '1', 'h:b', '2', 'h:c', '3', 'h:d', '4'],
+        ['payload', 'd', 'key', 'k', 'h:a', '1', 'h:b', '2', 'h:c', '3', 'h:d', '4', 'h:e', '5', 'h:f', '6', 'h:g', '7'],
+        ['payload', 'e', 'key', 'k', 'h:a', '1', 'h:b', '2', 'h:c', '3', 'h:d', '4', 'h:e', '5', 'h:f', '6', 'h:g', '7'],
+      ],
+    ],
+  ])('%s: the one-id reply names the entries as written the one-id reply names the entries as written', async (_layout, batch) => {
     const stream = `{${uniqueNamespace()}:t:0}`;
     const reply = await call(source, stream, encodeBatch(batch), batch.length);
     const entries = await res.admin().xrange(stream, '-', '+');

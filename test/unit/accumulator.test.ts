@@ -18,7 +18,7 @@ describe('ShardAccumulator', () => {
       ['payload', 'b'],
       ['payload', 'c'],
     ]);
-    expect(first.encoded()).toEqual(['v', 'a', 'b', 'c']);
+    expect(first.encoded()).toEqual(['r', 3, 1, 'payload', 'a', 'b', 'c']);
     expect(acc.takeNext()!.count).toBe(1); // the open batch, closed on demand
     expect(acc.takeNext()).toBeUndefined();
     expect(acc.isEmpty()).toBe(true);

@@ -6,28 +6,59 @@ const v = (value: string) => ['payload', value];
 const kv = (value: string, key: string) => ['payload', value, 'key', key];
 
 describe('encodeBatch', () => {
-  it('sends value-only records as one argument each', () => {
-    expect(encodeBatch([v('a'), v('b')])).toEqual(['v', 'a', 'b']);
+  it('sends a batch of value-only records as one run: the name once, then one argument per record', () => {
+    expect(encodeBatch([v('a'), v('b')])).toEqual(['r', 2, 1, 'payload', 'a', 'b']);
   });
 
-  it('sends value+key records as value, key pairs', () => {
+  it('sends value+key records as one run of value, key pairs', () => {
     const key = Buffer.from([0xff, 0x00]);
-    expect(encodeBatch([kv('a', 'k1'), kv('b', key as unknown as string)])).toEqual(['kv', 'a', 'k1', 'b', key]);
+    expect(encodeBatch([kv('a', 'k1'), kv('b', key as unknown as string)])).toEqual(['r', 2, 2, 'payload', 'key', 'a', 'k1', 'b', key]);
   });
 
-  it('falls back to field counts when the shapes differ or headers travel', () => {
-    expect(encodeBatch([v('a'), kv('b', 'k')])).toEqual(['f', 2, 'payload', 'a', 4, 'payload', 'b', 'key', 'k']);
-    expect(encodeBatch([['payload', 'a', 'h:x', '1']])).toEqual(['f', 4, 'payload', 'a', 'h:x', '1']);
+  it('records with headers of the same names share a run; a new shape starts a new run', () => {
+    expect(encodeBatch([['payload', 'a', 'h:x', '1'], ['payload', 'b', 'h:x', '2'], v('c'), kv('d', 'k'), kv('e', 'k2')])).toEqual([
+      'r',
+      2,
+      2,
+      'payload',
+      'h:x',
+      'a',
+      '1',
+      'b',
+      '2',
+      1,
+      1,
+      'payload',
+      'c',
+      2,
+      2,
+      'payload',
+      'key',
+      'd',
+      'k',
+      'e',
+      'k2',
+    ]);
     // A replayed entry whose fields come in another order keeps that order.
-    expect(encodeBatch([['key', 'k', 'payload', 'a']])).toEqual(['f', 4, 'key', 'k', 'payload', 'a']);
+    expect(encodeBatch([['key', 'k', 'payload', 'a']])).toEqual(['r', 1, 2, 'key', 'payload', 'k', 'a']);
+    // The same names in another order are another shape.
+    expect(
+      encodeBatch([
+        ['payload', 'a', 'h:x', '1', 'h:y', '2'],
+        ['payload', 'b', 'h:y', '2', 'h:x', '1'],
+      ]),
+    ).toEqual(['r', 1, 3, 'payload', 'h:x', 'h:y', 'a', '1', '2', 1, 3, 'payload', 'h:y', 'h:x', 'b', '2', '1']);
   });
 
-  it("is lossless: decoding any layout gives back every record's fields", () => {
+  it("is lossless: decoding the runs gives back every record's fields", () => {
     const field = fc.string({ maxLength: 5 });
+    const name = fc.constantFrom('h:x', 'h:y', 'h:z');
     const record = fc.oneof(
       field.map((a) => v(a)),
       fc.tuple(field, field).map(([a, k]) => kv(a, k)),
-      fc.tuple(field, field, field).map(([a, h, x]) => ['payload', a, `h:${h}`, x]),
+      fc.tuple(field, name, field).map(([a, h, x]) => ['payload', a, h, x]),
+      fc.tuple(field, field, name, field).map(([a, k, h, x]) => ['payload', a, 'key', k, h, x]),
+      fc.array(fc.tuple(fc.string({ maxLength: 3 }), field), { minLength: 1, maxLength: 8 }).map((pairs) => pairs.flat()),
     );
     fc.assert(
       fc.property(fc.array(record, { minLength: 1, maxLength: 20 }), (records) => {
@@ -40,14 +71,19 @@ describe('encodeBatch', () => {
 /** What publish-batch.lua does with the arguments, in TypeScript: the entries it would write. */
 function decodeArgs(args: (string | Buffer | number)[], n: number): (string | Buffer)[][] {
   const [layout, ...rest] = args;
-  if (layout === 'v') return rest.map((value) => ['payload', value as string]);
-  if (layout === 'kv') return Array.from({ length: n }, (_, i) => ['payload', rest[2 * i] as string, 'key', rest[2 * i + 1] as string]);
+  expect(layout).toBe('r');
   const out: (string | Buffer)[][] = [];
   for (let i = 0; i < rest.length; ) {
-    const f = rest[i] as number;
-    out.push(rest.slice(i + 1, i + 1 + f) as string[]);
-    i += f + 1;
+    const m = rest[i] as number;
+    const f = rest[i + 1] as number;
+    const names = rest.slice(i + 2, i + 2 + f) as string[];
+    for (let r = 0; r < m; r++) {
+      const values = rest.slice(i + 2 + f + r * f, i + 2 + f + (r + 1) * f) as string[];
+      out.push(names.flatMap((nm, k) => [nm, values[k]!]));
+    }
+    i += 2 + f + m * f;
   }
+  expect(out).toHaveLength(n);
   return out;
 }
 
