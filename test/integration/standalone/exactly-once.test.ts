@@ -11,6 +11,7 @@ import { encodeRecords } from '../../../src/compensation/journal.js';
 import { targetId } from '../../../src/connection.js';
 import { compensationKeys } from '../../../src/keys.js';
 import { loadScripts, NO_TRIM } from '../../../src/scripts.js';
+import { encodeBatch } from '../../../src/batch-codec.js';
 import { FaultProxy } from '../../support/fault-proxy.js';
 import { startRedisServer } from '../../support/redis-server.js';
 import { connects, eventually, readStream, redisUrl, Resources, uniqueNamespace } from '../../support/helpers.js';
@@ -325,8 +326,11 @@ describe('the batch script fails before its first write', () => {
     const scripts = loadScripts(admin);
     const stream = `{${uniqueNamespace()}:t:0}`;
     await expect(scripts.publishBatch(stream, ['MAXLEN', '~', 'abc'], undefined, 2, encodeValues(['a', 'b']), undefined).catch((e: Error) => e.message)).resolves.toContain('ERR_RSP_ARGS');
-    const wide = Array.from({ length: 8_000 }, (_, i) => (i % 2 === 0 ? `h:${i}` : 'v'));
-    await expect(scripts.publishBatch(stream, NO_TRIM, undefined, 2, ['f', 2, 'payload', 'a', wide.length, ...wide], undefined).catch((e: Error) => e.message)).resolves.toContain('ERR_RSP_ARGS');
+    // 4,000 fields: one XADD of them would pass unpack()'s limit, so the whole call is refused.
+    const wide = Array.from({ length: 4_000 }, (_, i) => [`h:${i}`, 'v']).flat();
+    const args = encodeBatch([['payload', 'a'], wide]);
+    expect(args).toEqual(['r', 1, 1, 'payload', 'a', 1, 4_000, ...wide.filter((_, i) => i % 2 === 0), ...wide.filter((_, i) => i % 2 === 1)]);
+    await expect(scripts.publishBatch(stream, NO_TRIM, undefined, 2, args, undefined).catch((e: Error) => e.message)).resolves.toMatch(/^ERR_RSP_ARGS bad run at argument 13/);
     expect(await admin.exists(stream)).toBe(0);
   });
 
@@ -345,7 +349,7 @@ describe('the batch script fails before its first write', () => {
   });
 });
 
-/** `publish-batch` arguments for plain values (layout 'v'). */
-function encodeValues(values: string[]): (string | number)[] {
-  return ['v', ...values];
+/** `publish-batch` arguments for plain values. */
+function encodeValues(values: string[]): (string | Buffer | number)[] {
+  return encodeBatch(values.map((value) => ['payload', value]));
 }
