@@ -77,12 +77,11 @@ export class ShardAccumulator<T> {
   scheduled = false;
   /** The batch being sent, if any. */
   inFlight: Batch<T> | undefined;
-  /** Sequence of the last batch created. */
-  private lastSeq = 0;
-
   constructor(
     private readonly limits: BatchLimits,
     private readonly now: () => number,
+    /** The next batch's sequence number: increasing over the producer session, shared by its shards. */
+    private readonly nextSeq: () => number = counter(),
   ) {}
 
   /**
@@ -97,7 +96,7 @@ export class ShardAccumulator<T> {
       batch = undefined;
       closed = true;
     }
-    if (batch === undefined) batch = this.open = new Batch<T>(this.now(), ++this.lastSeq);
+    if (batch === undefined) batch = this.open = new Batch<T>(this.now(), this.nextSeq());
     batch.add(record, size, waiter);
     if (batch.count >= this.limits.batchMaxRecords || batch.bytes >= this.limits.batchMaxBytes) {
       this.closed.push(batch);
@@ -154,4 +153,10 @@ export class ShardAccumulator<T> {
     if (this.open) all.push(this.open);
     return all;
   }
+}
+
+/** A sequence 1, 2, 3…: what one producer session draws its batches' sequence numbers from. */
+export function counter(): () => number {
+  let last = 0;
+  return () => ++last;
 }

@@ -87,7 +87,8 @@ export class BatchOutcomes {
     const entries = parkedEntries(this.deps.sessionId, state.topic.name, state.shard, batch, persisted, `${code}: ${describeFailure(cause)}`, this.deps.wallClock());
     // A shard's batches are parked one after another, in the order they gave up (which is their
     // `parkedAt` order): a later batch parked first could be replayed first.
-    const parking = state.parking.then(() => park(state.topic.name, entries));
+    state.parksPending++;
+    const parking = state.parking.then(() => park(state.topic.name, entries)).finally(() => state.parksPending--);
     state.parking = parking.catch(() => undefined);
     let parkedIn: 'redis' | 'journal';
     try {

@@ -146,7 +146,7 @@ export const producerConfigSchema = z.strictObject({
     .boolean()
     .default(true)
     .describe(
-      "Each batch carries this producer's id and the shard's next sequence number; the batch script writes a (producer, sequence) at most once, so a retry after a lost reply cannot duplicate. `false`: a lost reply is not retried but parked as possibly persisted, and replay may duplicate it (at-least-once).",
+      "Each batch carries this producer's id and a sequence number (increasing over the producer session, so on each shard); the batch script writes a (producer, sequence) at most once, so a retry after a lost reply cannot duplicate. `false`: a lost reply is not retried but parked as possibly persisted, and replay may duplicate it (at-least-once).",
     ),
   producerId: z
     .string()
@@ -175,6 +175,11 @@ export const producerConfigSchema = z.strictObject({
   maxHeaders: int(0, 3_900)
     .default(64)
     .describe("Most headers on one record (at most 3900: the batch script passes a record's fields to one `XADD` through Lua's `unpack`, which takes about 8000 values)."),
+  metadataMaxIdleMs: int(100, 86_400_000)
+    .default(300_000)
+    .describe(
+      "How long a shard, and then its topic, may go unused before the producer forgets what it keeps for it (accumulator, stream keys, `stats` counters, the shard-count check, which runs again on the next use), as Kafka's `metadata.max.idle.ms`. Keeps a producer that touches many topics bounded; nothing buffered, in flight or being parked is ever forgotten.",
+    ),
   statsIntervalMs: int(0, 86_400_000)
     .refine((ms) => !(Number.isInteger(ms) && ms > 0 && ms < 10), 'expected 0 (off) or at least 10')
     .default(5_000)

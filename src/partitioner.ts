@@ -74,6 +74,11 @@ export class StickyShardChooser {
     return shard;
   }
 
+  /** Forgets a topic's current shard (the topic went idle). */
+  forget(topic: string): void {
+    this.current.delete(topic);
+  }
+
   /** Called when a shard's batch closes: keyless traffic of that topic moves to another shard. */
   batchClosed(topic: string, shard: number, shards: number): void {
     if (this.current.get(topic) !== shard || shards === 1) return;

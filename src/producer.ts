@@ -131,6 +131,13 @@ export class Producer extends EventEmitter<ProducerEvents> {
       topics: () => this.topics.all(),
       park: config.compensation.enabled ? (topic, entries) => parker.park(topic, entries) : undefined,
       stats,
+      idle: {
+        shardReleased: (topic, shard) => stats.forgetShard(topic.streams[shard]!),
+        topicReleased: (topic) => {
+          this.topics.release(topic);
+          this.sticky.forget(topic.name);
+        },
+      },
       onSettled: (topic, shard, seq, count, landed) => {
         // The batch landed after all: its parked copies must not be replayed (a replayer that
         // claimed them first finds the same answer with check-batch).
@@ -324,7 +331,8 @@ export class Producer extends EventEmitter<ProducerEvents> {
           this.gate.release(size);
           waiter.reject(new ProducerClosedError());
         } else {
-          this.sender.append(topic, shard, encoded, size, waiter);
+          // The topic may have been forgotten as idle while this record waited: take it anew.
+          this.sender.append(this.topics.get(topic.name), shard, encoded, size, waiter);
         }
       };
       this.gate.reserve(size, this.config.maxBlockMs, granted).catch((err: Error) => waiter.reject(err));

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import PQueue from 'p-queue';
-import type { Batch, Waiter } from './accumulator.js';
+import { counter, type Batch, type Waiter } from './accumulator.js';
 import type { SendAck } from './acks.js';
 import { backoffDelay } from './backoff.js';
 import type { BufferedRecord } from './batch-codec.js';
@@ -11,6 +11,7 @@ import type { ResolvedConfig } from './config.js';
 import { whenReady, withDeadline } from './connection.js';
 import { DeliveryError, ProducerError } from './errors.js';
 import type { EventSink } from './events.js';
+import { releaseIdle, type IdleReleaseHooks } from './idle-release.js';
 import type { StickyShardChooser } from './partitioner.js';
 import { classifyRedisError } from './redis-errors.js';
 import { mayRetry } from './retry-policy.js';
@@ -41,6 +42,8 @@ export interface SenderDeps {
   park?: (topic: string, entries: CompensationEntry[]) => Promise<'redis' | 'journal'>;
   /** Counts batch outcomes for the `stats` event (once per batch, never per record). */
   stats?: SenderStatsHooks;
+  /** Told when an idle shard's or topic's state is forgotten (after `metadataMaxIdleMs`). */
+  idle?: IdleReleaseHooks;
 }
 
 /** A topic as the sender sees it. */
@@ -67,6 +70,8 @@ export class Sender {
   /** Parks batches that expired while waiting for their turn. */
   private readonly sweeper: NodeJS.Timeout;
   private readonly outcomes: BatchOutcomes;
+  /** Batch sequence numbers of this producer session: increasing on every shard, so a shard's state can be forgotten. */
+  private readonly nextSeq = counter();
 
   constructor(private readonly deps: SenderDeps) {
     this.queue = new PQueue({ concurrency: deps.config.maxInFlight });
@@ -76,13 +81,14 @@ export class Sender {
     // Shared by every batch of the topic until it settles: its own deadline, so a call ioredis never
     // settles cannot keep the topic unchecked for good.
     this.readMeta = (metaKey, shards) => withDeadline(scripts.ensureTopic(metaKey, shards), config.requestTimeoutMs, 'ensure-topic');
-    this.sweeper = setInterval(() => this.sweepExpired(), sweepIntervalMs(deps.config.deliveryTimeoutMs));
+    this.sweeper = setInterval(() => this.sweep(), sweepIntervalMs(deps.config.deliveryTimeoutMs));
     this.sweeper.unref();
   }
 
   /** Buffers one record for `shard` of `topic`; its room in the buffer is already reserved. */
   append(topic: SenderTopic, shard: number, record: BufferedRecord, size: number, waiter?: Waiter<SendAck>): void {
-    const state = (topic.shardStates[shard] ??= new ShardState(topic, shard, topic.streams[shard]!, this.deps.sessionId, this.deps.config, this.deps.now));
+    const state = (topic.shardStates[shard] ??= new ShardState(topic, shard, topic.streams[shard]!, this.deps.sessionId, this.deps.config, this.deps.now, this.nextSeq));
+    state.idleSince = undefined;
     if (state.acc.append(record, size, waiter)) this.deps.sticky.batchClosed(topic.name, shard, topic.shards);
     this.schedule(state);
   }
@@ -180,6 +186,13 @@ export class Sender {
     // A busy shard: what gathered during the call goes next (adaptive), or after its linger.
     if (this.deps.config.adaptiveLinger && !acc.isEmpty()) this.enqueue(state);
     else this.schedule(state);
+  }
+
+  /** The periodic sweep: parks expired batches, then forgets idle shards and topics. */
+  private sweep(): void {
+    this.sweepExpired();
+    const { idle, config, now } = this.deps;
+    if (idle !== undefined) releaseIdle(this.deps.topics(), now(), config.metadataMaxIdleMs, idle);
   }
 
   /**

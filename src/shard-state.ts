@@ -19,6 +19,10 @@ export class ShardState {
   parking: Promise<unknown> = Promise.resolve();
   /** `{stream}:p:<sessionId>`: this producer session's idempotence state on the shard. */
   readonly stateKey: string;
+  /** Parks of this shard's batches not yet finished (each holds the shard's parking order). */
+  parksPending = 0;
+  /** Since when (monotonic ms) the shard holds nothing and waits for nothing; undefined while in use. */
+  idleSince: number | undefined;
 
   constructor(
     readonly topic: TopicState<ShardState>,
@@ -27,9 +31,19 @@ export class ShardState {
     sessionId: string,
     config: ResolvedConfig,
     now: () => number,
+    nextSeq: () => number,
   ) {
-    this.acc = new ShardAccumulator(config, now);
+    this.acc = new ShardAccumulator(config, now, nextSeq);
     this.stateKey = producerStateKey(stream, sessionId);
+  }
+
+  /**
+   * Nothing buffered, scheduled, in flight, unsettled or being parked: forgetting this state loses
+   * nothing (the sequence numbers come from the session, not from the shard).
+   */
+  isQuiescent(): boolean {
+    const acc = this.acc;
+    return acc.isEmpty() && !acc.scheduled && acc.inFlight === undefined && this.unsettled === undefined && this.parksPending === 0 && this.timer === undefined && this.immediate === undefined;
   }
 
   cancelTimers(): void {

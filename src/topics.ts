@@ -12,6 +12,8 @@ export class TopicState<S> {
   readonly shardStates: (S | undefined)[];
   /** Set once Redis's recorded shard count is known to disagree; every later record fails with it. */
   error: TopicConfigError | undefined;
+  /** Since when (monotonic ms) the topic has no shard state; see `releaseIdle`. */
+  idleSince: number | undefined;
   private checked = false;
   private checking: Promise<void> | undefined;
 
@@ -24,6 +26,11 @@ export class TopicState<S> {
     this.streams = Array.from({ length: shards }, (_, shard) => streamKey(namespace, name, shard));
     this.metaKey = topicMetaKey(namespace, name);
     this.shardStates = new Array<S | undefined>(shards);
+  }
+
+  /** The shard-count check is running. */
+  get checkPending(): boolean {
+    return this.checking !== undefined;
   }
 
   /**
@@ -80,5 +87,10 @@ export class TopicRegistry<S> {
 
   all(): IterableIterator<TopicState<S>> {
     return this.topics.values();
+  }
+
+  /** Forgets an idle topic; its next use creates it anew (and checks its shard count again). */
+  release(topic: TopicState<S>): void {
+    if (this.topics.get(topic.name) === topic) this.topics.delete(topic.name);
   }
 }

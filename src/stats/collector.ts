@@ -148,6 +148,11 @@ export class StatsCollector implements SenderStatsHooks, ReplayStatsHooks {
     }
   }
 
+  /** Forgets a shard's counters (its state was released as idle); the totals keep what it counted. */
+  forgetShard(stream: string): void {
+    this.shards.delete(stream);
+  }
+
   /** Calls `tap` with every delivered batch until the returned function is called. */
   tap(tap: (batch: BatchObservation) => void): () => void {
     this.taps = [...this.taps, tap];

@@ -19,6 +19,25 @@ describe('send()', () => {
     expect(entries).toEqual([[ack.status === 'delivered' && ack.id, ['payload', '{"total":12}', 'key', 'user-42', 'h:source', 'api']]]);
   });
 
+  it('forgets idle topics after metadataMaxIdleMs, and a topic used again goes on under the same session, each record once', async () => {
+    const producer = res.producer({ defaultShards: 4, metadataMaxIdleMs: 100, deliveryTimeoutMs: 2_000, requestTimeoutMs: 500 });
+    const topicsKept = () => [...(producer as unknown as { topics: { all(): Iterable<unknown> } }).topics.all()].length;
+    const first = await Promise.all(Array.from({ length: 40 }, (_, i) => producer.send({ topic: `idle-${i % 20}`, key: `k${i}`, value: `a${i}` })));
+    expect(topicsKept()).toBe(20);
+    await eventually(() => topicsKept() === 0, 'every idle topic forgotten', 5_000);
+    // The shards' idempotence state in Redis still holds this session's last sequence: the next
+    // batches must number above it, or the script would refuse them as stale.
+    const second = await Promise.all(Array.from({ length: 40 }, (_, i) => producer.send({ topic: `idle-${i % 20}`, key: `k${i}`, value: `b${i}` })));
+    expect([...first, ...second].filter((a) => a.status !== 'delivered')).toEqual([]);
+    const admin = res.admin();
+    for (const ack of [...first, ...second]) {
+      const values = (await readStream(admin, ack.stream)).map(([, f]) => f[1]);
+      expect(new Set(values).size).toBe(values.length);
+    }
+    const total = (await Promise.all([...new Set([...first, ...second].map((a) => a.stream))].map((s) => admin.xlen(s)))).reduce((a, b) => a + b, 0);
+    expect(total).toBe(80);
+  });
+
   it('stores Buffers byte for byte', async () => {
     const producer = res.producer();
     const value = Buffer.from([0, 255, 10, 13, 0x80]);

@@ -3,7 +3,7 @@
  * event sink: acks and events on delivery, parking in the shard's order, failing loudly.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Batch } from '../../src/accumulator.js';
+import { Batch, counter } from '../../src/accumulator.js';
 import type { SendAck } from '../../src/acks.js';
 import { bufferedRecord } from '../../src/batch-codec.js';
 import { BatchOutcomes } from '../../src/batch-outcomes.js';
@@ -20,7 +20,7 @@ type Settled = { ok: SendAck } | { err: Error };
 function shard(): ShardState {
   const config = resolveConfig({ defaultShards: 2 });
   const topic = new TopicRegistry<ShardState>(config).get('t');
-  return new ShardState(topic, 1, topic.streams[1]!, 'sess', config, () => 0);
+  return new ShardState(topic, 1, topic.streams[1]!, 'sess', config, () => 0, counter());
 }
 
 /** A batch of `values`; with `awaited`, every record has a waiter whose outcome lands in the returned list. */

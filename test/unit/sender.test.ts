@@ -69,6 +69,7 @@ function setup(options: ProducerConfig = {}, parkDelayMs = 0) {
   const topics = new TopicRegistry<ShardState>(config);
   const parked: CompensationEntry[][] = [];
   const errors: ProducerError[] = [];
+  const released: string[] = [];
   const sender = new Sender({
     config,
     sessionId: 'sess',
@@ -86,10 +87,17 @@ function setup(options: ProducerConfig = {}, parkDelayMs = 0) {
       if (parkDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, parkDelayMs));
       return 'redis';
     },
+    idle: {
+      shardReleased: (topic, shard) => released.push(`${topic.name}/${shard}`),
+      topicReleased: (topic) => {
+        topics.release(topic);
+        released.push(topic.name);
+      },
+    },
   });
   senders.push(sender);
   const send = (shard: number, value: string): Promise<SendAck> => new Promise((resolve, reject) => sender.append(topics.get('t'), shard, bufferedRecord(['payload', value]), 10, { resolve, reject }));
-  return { config, scripts, client, sender, send, parked, errors };
+  return { config, scripts, client, sender, send, parked, errors, topics, released };
 }
 
 const lostReply = () => new RequestTimeoutError('publish-batch', 200);
@@ -199,5 +207,76 @@ describe('Sender', () => {
     expect(scripts.ensureCalls).toBe(2);
     scripts.calls[0]!.settle('ok');
     await expect(ack).resolves.toMatchObject({ status: 'delivered' });
+  });
+});
+
+describe('Sender: idle state', () => {
+  it('forgets a shard after metadataMaxIdleMs with nothing pending, then its topic; a later batch continues the session sequence', async () => {
+    const { scripts, send, topics, released } = setup({ metadataMaxIdleMs: 5_000 });
+    const first = send(0, 'a');
+    await vi.advanceTimersByTimeAsync(0);
+    scripts.calls[0]!.settle('ok');
+    await first;
+    await vi.advanceTimersByTimeAsync(4_000);
+    expect(topics.get('t').shardStates[0]).toBeDefined();
+    expect(released).toEqual([]);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(released).toEqual(['t/0']);
+    expect([...topics.all()].map((t) => t.name)).toEqual(['t']); // the topic waits its own idle time
+    await vi.advanceTimersByTimeAsync(6_000);
+    expect(released).toEqual(['t/0', 't']);
+    expect([...topics.all()]).toEqual([]);
+    // The shard's idempotence state in Redis still says sequence 1: the next batch must be above it.
+    const second = send(0, 'b');
+    await vi.advanceTimersByTimeAsync(0);
+    scripts.calls[1]!.settle('ok');
+    await expect(second).resolves.toMatchObject({ status: 'delivered' });
+    expect(scripts.calls.map((c) => c.seq)).toEqual([1, 2]);
+  });
+
+  it('keeps a shard while records use it, and while a batch is in flight, unsettled or being parked', async () => {
+    const { scripts, send, topics, released, parked } = setup({ metadataMaxIdleMs: 1_000, deliveryTimeoutMs: 60_000, requestTimeoutMs: 20_000 }, 30_000);
+    // In use: a record every 500 ms for 5 s.
+    for (let i = 0; i < 10; i++) {
+      const ack = send(0, `a${i}`);
+      await vi.advanceTimersByTimeAsync(0);
+      scripts.calls.at(-1)!.settle('ok');
+      await ack;
+      await vi.advanceTimersByTimeAsync(500);
+    }
+    expect(released).toEqual([]);
+    // In flight for 10 s, then refused (nothing written) and parked, which takes 30 s.
+    const ack = send(1, 'b');
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(released).toEqual(['t/0']);
+    expect(topics.get('t').shardStates[1]).toBeDefined();
+    scripts.calls.at(-1)!.settle(Object.assign(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'), { name: 'ReplyError' }));
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(parked).toHaveLength(1);
+    expect(topics.get('t').shardStates[1]).toBeDefined(); // still parking
+    await vi.advanceTimersByTimeAsync(25_000);
+    await expect(ack).resolves.toMatchObject({ status: 'spilled', persisted: 'not' });
+    expect(scripts.calls).toHaveLength(11); // one attempt
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(released.slice(0, 2)).toEqual(['t/0', 't/1']);
+  });
+
+  it('keeps a shard whose last batch lost its reply until its next batch settled that one', async () => {
+    const { scripts, send, topics, released } = setup({ metadataMaxIdleMs: 1_000, deliveryTimeoutMs: 1_000 });
+    const ack = send(0, 'a');
+    await vi.advanceTimersByTimeAsync(0);
+    scripts.calls[0]!.settle(lostReply());
+    await vi.advanceTimersByTimeAsync(1_500);
+    await expect(ack).resolves.toMatchObject({ status: 'spilled', persisted: 'possibly' });
+    await vi.advanceTimersByTimeAsync(10_000);
+    // Forgetting it would skip the check that tells whether the lost batch landed.
+    expect(released).toEqual([]);
+    const next = send(0, 'b');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(scripts.checks).toEqual([{ stateKey: topics.get('t').shardStates[0]!.stateKey, seq: 1 }]);
+    scripts.calls.at(-1)!.settle('ok');
+    await next;
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(released[0]).toBe('t/0');
   });
 });
