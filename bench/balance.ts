@@ -16,62 +16,12 @@ import { fmtRatio, medianOf } from './report.js';
 import type { CaseResult, NodeCost } from './run-case.js';
 import { deleteNamespace, streamTotals, type StreamTotals } from './server-stats.js';
 import { isCluster, nodeAddress, producerRedis } from './target.js';
-import { fmtInt, makeWorkload, median, mulberry32, percentile, produceAll, streamKey, TOPIC } from './workload.js';
+import { randomNames, ratioOf, shardsPerMaster, spreadTable } from './spread.js';
+import { fmtInt, makeWorkload, median, produceAll, streamKey, TOPIC } from './workload.js';
 
 const SLOTS = 16_384;
-const SPREAD_SHARDS = [16, 32, 64, 128];
 
 const fmtPct = (n: number): string => `${(n * 100).toFixed(1)} %`;
-/** max ÷ min of counts; Infinity when one is 0. */
-export const ratioOf = (counts: number[]): number => (Math.min(...counts) === 0 ? Infinity : Math.max(...counts) / Math.min(...counts));
-
-/** Shards of `ns` per master (in `masters` order), given the master of each slot. */
-export function shardsPerMaster(ns: string, shards: number, masters: string[], ownerOfSlot: ArrayLike<string>): number[] {
-  const counts = masters.map(() => 0);
-  for (let s = 0; s < shards; s++) counts[masters.indexOf(ownerOfSlot[keySlot(streamKey(ns, s))]!)]!++;
-  return counts;
-}
-
-/** One row of the spread table: how `names` spread `shards` shards over the masters. */
-export interface SpreadRow {
-  shards: number;
-  bestRatio: number;
-  medianRatio: number;
-  p90Ratio: number;
-  shareRatioAtMost1_5: number;
-  /** Share of the shards (hence of the records, with uniform keys) on the busiest master. */
-  medianBusiestShare: number;
-  p90BusiestShare: number;
-  /** Names for which some master got no shard at all. */
-  namesWithEmptyMaster: number;
-}
-
-export function spreadTable(names: string[], masters: string[], ownerOfSlot: ArrayLike<string>): SpreadRow[] {
-  return SPREAD_SHARDS.map((shards) => {
-    const counts = names.map((ns) => shardsPerMaster(ns, shards, masters, ownerOfSlot));
-    const ratios = counts.map(ratioOf).sort((a, b) => a - b);
-    const busiest = counts.map((c) => Math.max(...c) / shards).sort((a, b) => a - b);
-    return {
-      shards,
-      bestRatio: Math.ceil(shards / masters.length) / Math.floor(shards / masters.length),
-      medianRatio: median(ratios),
-      p90Ratio: percentile(ratios, 90),
-      shareRatioAtMost1_5: ratios.filter((r) => r <= 1.5).length / ratios.length,
-      medianBusiestShare: median(busiest),
-      p90BusiestShare: percentile(busiest, 90),
-      namesWithEmptyMaster: ratios.filter((r) => !Number.isFinite(r)).length,
-    };
-  });
-}
-
-/** `n` distinct random 8-character namespace names. */
-export function randomNames(n: number, seed: number): string[] {
-  const rnd = mulberry32(seed);
-  const chars = 'abcdefghijklmnopqrstuvwxyz0123456789';
-  const names = new Set<string>();
-  while (names.size < n) names.add(Array.from({ length: 8 }, () => chars[Math.floor(rnd() * chars.length)]).join(''));
-  return [...names];
-}
 
 /** The master (`host:port`) of every slot, from `CLUSTER SLOTS`. */
 async function slotOwners(run: Run): Promise<string[]> {

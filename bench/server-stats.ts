@@ -131,8 +131,8 @@ export async function deleteNamespace(client: Client, ns: string): Promise<void>
       const [next, found] = await node.scan(cursor, 'MATCH', `{${ns}:*`, 'COUNT', 1000);
       // UNLINK: a stream of 500k entries is freed in the background, not while the next case runs.
       // A cluster node takes a multi-key command only for keys of one slot: one UNLINK per key there.
-      if (found.length > 0 && !cluster) await node.unlink(...found);
-      else if (found.length > 0) await found.reduce((pipe, key) => pipe.unlink(key), node.pipeline()).exec();
+      if (found.length > 0 && cluster) await found.reduce((pipe, key) => pipe.unlink(key), node.pipeline()).exec();
+      else if (found.length > 0) await node.unlink(...found);
       cursor = next;
     } while (cursor !== '0');
   }
