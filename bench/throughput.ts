@@ -17,7 +17,7 @@
  *   --masters N, --replicas N     the throwaway cluster: masters (default 3) and replicas per master (default 1)
  *
  * Workload and repetitions:
- *   --records N       records per case (default 500000; --sweep 200000; --memory 100000)
+ *   --records N       records per case (default 500000; --sweep 200000; --memory, --balance 100000)
  *   --await-records N records for the slow sequential cases (default min(N, 20000))
  *   --value-bytes N   bytes per value: 100 (default), 1024 or 10240 (--memory: 10240)
  *   --keys MODE       random (default: key user-<0…99999> per record), keyless, or explicit (shard i % shards)
@@ -30,7 +30,8 @@
  *   --no-warmup       skip each case's unrecorded warm-up run
  *   --no-delivery-latency  run the `ffl` case without its `delivery` listener too (no latency at all)
  *   --seed N          workload seed (default 1)
- *   --out FILE        raw results (default bench/results/latest.json; per mode: sizes-, sweep-, memory-latest.json)
+ *   --out FILE        raw results (default bench/results/latest.json; per mode: sizes-, sweep-, memory-latest.json;
+ *                     on a cluster cluster-latest.json, cluster-balance-latest.json, …)
  *
  * --sweep:   --slowlog-us N  SLOWLOG threshold for script calls (default 500)
  * --memory:  --callers N (default 64) · --buffer-mib N (default 64) · --sample-ms N (default 20)
