@@ -167,17 +167,7 @@ const explicitPipeline: CaseDef['run'] = ({ target, w, ns, n, latency, clock, pr
     clock.start();
     const add = (pipe: ReturnType<Client['pipeline']>, i: number) => pipe.xadd(streamKey(ns, peerShardOf(w, i)), '*', ...fieldsAt(w, i));
     let next = 0;
-    const perShard =
-      target.kind === 'cluster'
-        ? shardBatches(
-            w,
-            n,
-            PEER_BATCH,
-            Infinity,
-            (i) => i,
-            () => 0,
-          )
-        : undefined;
+    const perShard = target.kind === 'cluster' ? shardBatches(w, n, PEER_BATCH, (i) => i) : undefined;
     // Queues the next batch on `pipe`; returns its records (0: none left).
     const fill = (pipe: ReturnType<Client['pipeline']>): number => {
       if (perShard) {
@@ -242,11 +232,17 @@ export function bareEvalshaArgs(records: readonly RecordFields[]): (string | Buf
 /**
  * Cuts the first `n` records into per-shard batches lazily, while calls are in flight: records go
  * into per-shard buckets (as `item(i)`) as they are scanned; a bucket is handed out at
- * `batchRecords` records or `maxBytes`, and the partial ones at the end.
+ * `batchRecords` records or at `bytes.max` (as `bytes.of` counts them), and the partial ones at the end.
  */
-function shardBatches<T>(w: Workload, n: number, batchRecords: number, maxBytes: number, item: (i: number) => T, byteLength: (item: T) => number): () => { shard: number; records: T[] } | undefined {
+function shardBatches<T>(
+  w: Workload,
+  n: number,
+  batchRecords: number,
+  item: (i: number) => T,
+  bytes: { max: number; of: (item: T) => number } = { max: Infinity, of: () => 0 },
+): () => { shard: number; records: T[] } | undefined {
   const buckets: T[][] = Array.from({ length: w.shards }, () => []);
-  const bytes = new Array<number>(w.shards).fill(0);
+  const size = new Array<number>(w.shards).fill(0);
   let cursor = 0;
   let drain = 0;
   return () => {
@@ -256,10 +252,10 @@ function shardBatches<T>(w: Workload, n: number, batchRecords: number, maxBytes:
       const record = item(i);
       const bucket = buckets[shard]!;
       bucket.push(record);
-      bytes[shard]! += byteLength(record);
-      if (bucket.length === batchRecords || bytes[shard]! >= maxBytes) {
+      size[shard]! += bytes.of(record);
+      if (bucket.length === batchRecords || size[shard]! >= bytes.max) {
         buckets[shard] = [];
-        bytes[shard] = 0;
+        size[shard] = 0;
         return { shard, records: bucket };
       }
     }
@@ -284,7 +280,7 @@ const bareEvalsha =
       // Value + key bytes, as the producer counts them (the workload is ASCII: characters = bytes).
       const byteLength = (fields: RecordFields): number => fields[1]!.length + (fields[3]?.length ?? 0);
       clock.start();
-      const nextBatch = shardBatches(w, n, batchRecords, BARE_BATCH_MAX_BYTES, (i) => fieldsAt(w, i), byteLength);
+      const nextBatch = shardBatches(w, n, batchRecords, (i) => fieldsAt(w, i), { max: BARE_BATCH_MAX_BYTES, of: byteLength });
       // Idempotent like the producer's default: the same script work per batch (state GET + SET).
       const seqs = new Array<number>(w.shards).fill(0);
       const worker = async (): Promise<void> => {
