@@ -6,12 +6,12 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { Redis } from 'ioredis';
 import { decodeReply, encodeBatch, type RecordFields } from '../src/batch-codec.js';
 import { Producer, type DeliveryEvent, type ProducerConfig, type ProducerError } from '../src/index.js';
 import { NO_TRIM, publishBatchArgs, registerScript } from '../src/scripts.js';
 import type { LatencyRecorder, LatencySummary } from './latency.js';
 import { streamTotals } from './server-stats.js';
+import { type Client, connect, producerRedis, standaloneUrl, type Target } from './target.js';
 import { fieldsAt, PEER_BATCH, peerShardOf, produceAll, recordAt, streamKey, TOPIC, valueAt, type Workload } from './workload.js';
 
 /** Calls in flight for the peers that batch (explicit pipeline, bare EVALSHA). */
@@ -52,7 +52,7 @@ export class Stopwatch {
 
 /** What a case runs with. */
 export interface CaseEnv {
-  url: string;
+  target: Target;
   w: Workload;
   ns: string;
   /** Records to write (the first n of the workload). */
@@ -87,16 +87,18 @@ export interface CaseDef {
   latencyOf: string;
   /** Slow case: runs `--await-records` records instead of `--records`. */
   slow?: boolean;
+  /** Runs on a standalone server only (`--target cluster` leaves it out). */
+  standaloneOnly?: boolean;
   // biome-ignore lint/suspicious/noConfusingVoidType: most cases return nothing
   run(env: CaseEnv): Promise<CaseOverrides | void>;
 }
 
 const now = (): number => performance.now();
 
-async function withIoredis<T>(url: string, options: { enableAutoPipelining?: boolean }, fn: (client: Redis) => Promise<T>): Promise<T> {
-  const client = new Redis(url, options);
+/** An ioredis client for the target (a `Cluster` on a cluster) around `fn`. */
+async function withIoredis<T>(target: Target, options: { enableAutoPipelining?: boolean }, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = await connect(target, options);
   try {
-    await client.ping();
     return await fn(client);
   } finally {
     client.disconnect();
@@ -135,8 +137,8 @@ async function concurrently<T>(
 // ---------------------------------------------------------------------------------------------
 // Peers
 
-const awaitXadd: CaseDef['run'] = ({ url, w, ns, n, latency, clock, progress }) =>
-  withIoredis(url, {}, async (client) => {
+const awaitXadd: CaseDef['run'] = ({ target, w, ns, n, latency, clock, progress }) =>
+  withIoredis(target, {}, async (client) => {
     clock.start();
     for (let i = 0; i < n; i++) {
       const t0 = now();
@@ -148,30 +150,48 @@ const awaitXadd: CaseDef['run'] = ({ url, w, ns, n, latency, clock, progress }) 
   });
 
 const autoPipelining: CaseDef['run'] = (env) =>
-  withIoredis(env.url, { enableAutoPipelining: true }, async (client) => {
+  withIoredis(env.target, { enableAutoPipelining: true }, async (client) => {
     const { w, ns, n, clock } = env;
     clock.start();
     await concurrently(AUTO_PIPELINE_WINDOW, n, LATENCY_SAMPLE_EVERY, env, (i) => client.xadd(streamKey(ns, peerShardOf(w, i)), '*', ...fieldsAt(w, i)));
     clock.stop();
   });
 
-const explicitPipeline: CaseDef['run'] = ({ url, w, ns, n, latency, clock, progress }) =>
-  withIoredis(url, {}, async (client) => {
+/**
+ * Pipelines of `PEER_BATCH` `XADD`s, `PEER_IN_FLIGHT` in flight. On a standalone server each takes
+ * the next records in workload order; a cluster pipeline must stay on one node, so there each holds
+ * records of one shard (cut as the bare EVALSHA loop cuts its batches).
+ */
+const explicitPipeline: CaseDef['run'] = ({ target, w, ns, n, latency, clock, progress }) =>
+  withIoredis(target, {}, async (client) => {
     clock.start();
+    const add = (pipe: ReturnType<Client['pipeline']>, i: number) => pipe.xadd(streamKey(ns, peerShardOf(w, i)), '*', ...fieldsAt(w, i));
     let next = 0;
+    const perShard = target.kind === 'cluster' ? shardBatches(w, n, PEER_BATCH, (i) => i) : undefined;
+    // Queues the next batch on `pipe`; returns its records (0: none left).
+    const fill = (pipe: ReturnType<Client['pipeline']>): number => {
+      if (perShard) {
+        const batch = perShard()?.records ?? [];
+        for (const i of batch) add(pipe, i);
+        return batch.length;
+      }
+      const from = next;
+      const to = Math.min(n, from + PEER_BATCH);
+      next = to;
+      for (let i = from; i < to; i++) add(pipe, i);
+      return to - from;
+    };
     const worker = async (): Promise<void> => {
-      while (next < n) {
-        const from = next;
-        const to = Math.min(n, from + PEER_BATCH);
-        next = to;
+      for (;;) {
         const pipe = client.pipeline();
-        for (let i = from; i < to; i++) pipe.xadd(streamKey(ns, peerShardOf(w, i)), '*', ...fieldsAt(w, i));
+        const count = fill(pipe);
+        if (count === 0) return;
         const t0 = now();
         const replies = await pipe.exec();
         latency.record((now() - t0) * 1000);
         if (!replies) throw new Error('pipeline.exec() returned null');
         for (const [err] of replies) if (err) throw err;
-        progress.done += to - from;
+        progress.done += count;
       }
     };
     await Promise.all(Array.from({ length: PEER_IN_FLIGHT }, worker));
@@ -179,10 +199,10 @@ const explicitPipeline: CaseDef['run'] = ({ url, w, ns, n, latency, clock, progr
   });
 
 const nodeRedis: CaseDef['run'] = async (env) => {
-  const { url, w, ns, n, clock } = env;
+  const { target, w, ns, n, clock } = env;
   // Imported here, so the other cases' processes never load it (their RSS stays theirs).
-  const { createClient } = await import('redis');
-  const client = createClient({ url });
+  const { createClient, createCluster } = await import('redis');
+  const client = target.kind === 'standalone' ? createClient({ url: target.url }) : createCluster({ rootNodes: target.nodes.map(({ host, port }) => ({ url: `redis://${host}:${port}` })) });
   client.on('error', () => {}); // a failed command rejects its own promise; this only silences the emitter
   await client.connect();
   try {
@@ -210,38 +230,32 @@ export function bareEvalshaArgs(records: readonly RecordFields[]): (string | Buf
 }
 
 /**
- * Runs `inFlight` loops that each take the next batch of one shard and await `call` on it, until
- * the first n records are written. Batches are cut lazily while calls are in flight: records go
- * into per-shard buckets as they are scanned; a bucket is handed out at `batchRecords` records or
- * the producer's default batchMaxBytes, and the partial ones at the end.
+ * Cuts the first `n` records into per-shard batches lazily, while calls are in flight: records go
+ * into per-shard buckets (as `item(i)`) as they are scanned; a bucket is handed out at
+ * `batchRecords` records or at `bytes.max` (as `bytes.of` counts them), and the partial ones at the end.
  */
-async function inShardBatches(
-  { w, n, latency, progress }: Pick<CaseEnv, 'w' | 'n' | 'latency' | 'progress'>,
+function shardBatches<T>(
+  w: Workload,
+  n: number,
   batchRecords: number,
-  inFlight: number,
-  call: (shard: number, records: RecordFields[]) => Promise<void>,
-): Promise<void> {
-  // Value + key + header bytes, as the producer counts them (the workload is ASCII: characters = bytes).
-  const byteLength = (fields: RecordFields): number => {
-    let size = fields[1]!.length + (fields[3]?.length ?? 0);
-    for (let f = 4; f < fields.length; f += 2) size += fields[f]!.length - 2 + fields[f + 1]!.length;
-    return size;
-  };
-  const buckets: RecordFields[][] = Array.from({ length: w.shards }, () => []);
-  const bytes = new Array<number>(w.shards).fill(0);
+  item: (i: number) => T,
+  bytes: { max: number; of: (item: T) => number } = { max: Infinity, of: () => 0 },
+): () => { shard: number; records: T[] } | undefined {
+  const buckets: T[][] = Array.from({ length: w.shards }, () => []);
+  const size = new Array<number>(w.shards).fill(0);
   let cursor = 0;
   let drain = 0;
-  const nextBatch = (): { shard: number; records: RecordFields[] } | undefined => {
+  return () => {
     while (cursor < n) {
       const i = cursor++;
       const shard = peerShardOf(w, i);
-      const fields = fieldsAt(w, i);
+      const record = item(i);
       const bucket = buckets[shard]!;
-      bucket.push(fields);
-      bytes[shard]! += byteLength(fields);
-      if (bucket.length === batchRecords || bytes[shard]! >= BARE_BATCH_MAX_BYTES) {
+      bucket.push(record);
+      size[shard]! += bytes.of(record);
+      if (bucket.length === batchRecords || size[shard]! >= bytes.max) {
         buckets[shard] = [];
-        bytes[shard] = 0;
+        size[shard] = 0;
         return { shard, records: bucket };
       }
     }
@@ -251,15 +265,6 @@ async function inShardBatches(
     }
     return undefined;
   };
-  const worker = async (): Promise<void> => {
-    for (let batch = nextBatch(); batch; batch = nextBatch()) {
-      const t0 = now();
-      await call(batch.shard, batch.records);
-      latency.record((now() - t0) * 1000);
-      progress.done += batch.records.length;
-    }
-  };
-  await Promise.all(Array.from({ length: inFlight }, worker));
 }
 
 /**
@@ -269,43 +274,64 @@ async function inShardBatches(
  */
 const bareEvalsha =
   (batchRecords: number, inFlight: number): CaseDef['run'] =>
-  (env) =>
-    withIoredis(env.url, {}, async (client) => {
+  ({ target, w, ns, n, latency, clock, progress }) =>
+    withIoredis(target, {}, async (client) => {
       const publish = registerScript(client, 'publish-batch');
+      clock.start();
+      const nextBatch = shardBatches(w, n, batchRecords, (i) => fieldsAt(w, i), { max: BARE_BATCH_MAX_BYTES, of: recordBytes });
       // Idempotent like the producer's default: the same script work per batch (state GET + SET).
-      const seqs = new Array<number>(env.w.shards).fill(0);
-      env.clock.start();
-      await inShardBatches(env, batchRecords, inFlight, async (shard, records) => {
-        const stream = streamKey(env.ns, shard);
-        const idem = { stateKey: `${stream}:p:bench`, seq: ++seqs[shard]!, stateTtlMs: 86_400_000 };
-        const count = records.length;
-        const reply = decodeReply(await publish(...publishBatchArgs(stream, NO_TRIM, idem, count, bareEvalshaArgs(records))), count);
-        if (!reply.written || reply.count !== count) throw new Error(`publish-batch answered ${reply.count} ids (written: ${reply.written}) for ${count} records`);
-      });
-      env.clock.stop();
+      const seqs = new Array<number>(w.shards).fill(0);
+      const worker = async (): Promise<void> => {
+        for (let batch = nextBatch(); batch; batch = nextBatch()) {
+          const stream = streamKey(ns, batch.shard);
+          const idem = { stateKey: `${stream}:p:bench`, seq: ++seqs[batch.shard]!, stateTtlMs: 86_400_000 };
+          const count = batch.records.length;
+          const t0 = now();
+          const reply = decodeReply(await publish(...publishBatchArgs(stream, NO_TRIM, idem, count, bareEvalshaArgs(batch.records))), count);
+          latency.record((now() - t0) * 1000);
+          if (!reply.written || reply.count !== count) throw new Error(`publish-batch answered ${reply.count} ids (written: ${reply.written}) for ${count} records`);
+          progress.done += count;
+        }
+      };
+      await Promise.all(Array.from({ length: inFlight }, worker));
+      clock.stop();
     });
+
+/** Value + key + header bytes, as the producer counts them (the workload is ASCII: characters = bytes). */
+function recordBytes(fields: RecordFields): number {
+  let size = fields[1]!.length + (fields[3]?.length ?? 0);
+  for (let f = 4; f < fields.length; f += 2) size += fields[f]!.length - 2 + fields[f + 1]!.length;
+  return size;
+}
 
 const BARE_LOOP_LUA = readFileSync(new URL('lua/bare-xadd-loop.lua', import.meta.url), 'utf8');
 
 /**
  * The reference the targets are stated against: `bench/lua/bare-xadd-loop.lua`, the smallest
  * script that writes the same entries (every field name and value per record, one XADD each, no
- * checks, no idempotence), 1000 records a call, 8 in flight.
+ * checks, no idempotence), cut into batches as the bare EVALSHA loop cuts them.
  */
 const bareLuaLoop =
   (batchRecords: number, inFlight: number): CaseDef['run'] =>
-  (env) =>
-    withIoredis(env.url, {}, async (client) => {
+  ({ target, w, ns, n, latency, clock, progress }) =>
+    withIoredis(target, {}, async (client) => {
       client.defineCommand('bareXaddLoop', { lua: BARE_LOOP_LUA, numberOfKeys: 1 });
       const loop = (client as unknown as Record<string, (...args: (string | number)[]) => Promise<number>>).bareXaddLoop!.bind(client);
-      env.clock.start();
-      await inShardBatches(env, batchRecords, inFlight, async (shard, records) => {
-        const args: (string | number)[] = [streamKey(env.ns, shard), records[0]!.length];
-        for (const fields of records) for (const f of fields) args.push(f as string);
-        const written = await loop(...args);
-        if (written !== records.length) throw new Error(`bare-xadd-loop wrote ${written} of ${records.length} records`);
-      });
-      env.clock.stop();
+      clock.start();
+      const nextBatch = shardBatches(w, n, batchRecords, (i) => fieldsAt(w, i), { max: BARE_BATCH_MAX_BYTES, of: recordBytes });
+      const worker = async (): Promise<void> => {
+        for (let batch = nextBatch(); batch; batch = nextBatch()) {
+          const args: (string | number)[] = [streamKey(ns, batch.shard), batch.records[0]!.length];
+          for (const fields of batch.records) for (const f of fields) args.push(f);
+          const t0 = now();
+          const written = await loop(...args);
+          latency.record((now() - t0) * 1000);
+          if (written !== batch.records.length) throw new Error(`bare-xadd-loop wrote ${written} of ${batch.records.length} records`);
+          progress.done += written;
+        }
+      };
+      await Promise.all(Array.from({ length: inFlight }, worker));
+      clock.stop();
     });
 
 /**
@@ -320,7 +346,8 @@ export const redisBenchmarkRecordBounds = (n: number): [min: number, max: number
  * a fixed 10-byte key. Its own client CPU and peak RSS come from GNU time, its latency percentiles
  * from its CSV output (per pipelined request, up to p99).
  */
-const redisBenchmark: CaseDef['run'] = async ({ url, w, ns, n, clock, progress }) => {
+const redisBenchmark: CaseDef['run'] = async ({ target, w, ns, n, clock, progress }) => {
+  const url = standaloneUrl(target);
   const fields = w.keyless ? ['payload', valueAt(w, 0)] : ['payload', valueAt(w, 0), 'key', 'user-12345'];
   const args = ['-u', url, '-n', String(n), '-P', String(REDIS_BENCHMARK_PIPELINE), '-c', String(REDIS_BENCHMARK_CLIENTS), '-r', String(w.shards), '--csv'];
   args.push('XADD', `{${ns}:${TOPIC}:__rand_int__}`, '*', ...fields);
@@ -345,7 +372,7 @@ const redisBenchmark: CaseDef['run'] = async ({ url, w, ns, n, clock, progress }
   const ms = (i: number): number => Number(cells[i]) * 1000;
   if (cells.length < 8 || !Number.isFinite(ms(4))) throw new Error(`unexpected redis-benchmark output: ${row}`);
   // The count it wrote is what the streams hold, if that lies within what `-n` allows.
-  const written = await withIoredis(url, {}, async (admin) => (await streamTotals(admin, ns)).entries);
+  const written = await withIoredis(target, {}, async (admin) => (await streamTotals(admin, ns)).entries);
   const [min, max] = redisBenchmarkRecordBounds(n);
   if (written < min || written > max) throw new Error(`VERIFY FAILED for redis-benchmark (namespace ${ns}): the streams hold ${written} entries, expected ${min}…${max}`);
   const overrides: CaseOverrides = {
@@ -366,8 +393,8 @@ const redisBenchmark: CaseDef['run'] = async ({ url, w, ns, n, clock, progress }
 // ---------------------------------------------------------------------------------------------
 // The producer
 
-async function withProducer(url: string, ns: string, shards: number, config: Partial<ProducerConfig>, fn: (p: Producer) => Promise<void>): Promise<void> {
-  const producer = new Producer({ redis: url, namespace: ns, defaultShards: shards, ...config });
+async function withProducer(target: Target, ns: string, shards: number, config: Partial<ProducerConfig>, fn: (p: Producer) => Promise<void>): Promise<void> {
+  const producer = new Producer({ redis: producerRedis(target), namespace: ns, defaultShards: shards, ...config });
   const errors: ProducerError[] = [];
   producer.on('error', (e) => errors.push(e));
   try {
@@ -437,8 +464,8 @@ class DeliveryLatency {
  */
 const fireAndForget =
   (extra: Partial<ProducerConfig>, listen = false): CaseDef['run'] =>
-  ({ url, w, ns, n, latency, clock, progress, producerConfig, deliveryLatency }) =>
-    withProducer(url, ns, w.shards, { ...extra, ...producerConfig }, async (producer) => {
+  ({ target, w, ns, n, latency, clock, progress, producerConfig, deliveryLatency }) =>
+    withProducer(target, ns, w.shards, { ...extra, ...producerConfig }, async (producer) => {
       if (!listen || !deliveryLatency) {
         clock.start();
         await produceAll(producer, w, n, (i) => (progress.done = i + 1));
@@ -455,7 +482,7 @@ const fireAndForget =
 const awaitedCallers =
   (callers: number, extra: Partial<ProducerConfig>): CaseDef['run'] =>
   (env) =>
-    withProducer(env.url, env.ns, env.w.shards, { ...extra, ...env.producerConfig }, async (producer) => {
+    withProducer(env.target, env.ns, env.w.shards, { ...extra, ...env.producerConfig }, async (producer) => {
       const { w, n, clock } = env;
       let acked = 0;
       clock.start();
@@ -478,7 +505,7 @@ const awaitedCallers =
  * awaiting many records at once: `callers` × `size` records outstanding. Latency is per call.
  */
 const awaitedBatches = (callers: number, size: number) => (env: CaseEnv) =>
-  withProducer(env.url, env.ns, env.w.shards, env.producerConfig, async (producer) => {
+  withProducer(env.target, env.ns, env.w.shards, env.producerConfig, async (producer) => {
     const { w, n, clock } = env;
     let delivered = 0;
     clock.start();
@@ -521,7 +548,7 @@ export const CASES: CaseDef[] = [
   { id: 'eval72', kind: 'limit', name: "producer's script, bare EVALSHA 72×14 (1000 outstanding)", latencyOf: 'batch', run: bareEvalsha(72, 14) },
   // Also ≈1000 outstanding, in fewer and larger calls: what calls spanning several shards could give.
   { id: 'eval250', kind: 'limit', name: "producer's script, bare EVALSHA 250×4 (1000 outstanding)", latencyOf: 'batch', run: bareEvalsha(250, 4) },
-  { id: 'rb', kind: 'limit', name: 'redis-benchmark XADD -P 512', latencyOf: 'request', run: redisBenchmark },
+  { id: 'rb', kind: 'limit', name: 'redis-benchmark XADD -P 512', latencyOf: 'request', standaloneOnly: true, run: redisBenchmark },
   // Each twin sits next to the case it varies, so both run in the same surroundings (the order
   // alternates between repetitions).
   { id: 'ff', kind: 'producer', name: 'producer fire-and-forget', latencyOf: 'record', run: fireAndForget({}) },

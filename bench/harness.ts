@@ -1,22 +1,29 @@
 /**
- * What the benchmark's modes share: the options, the run they belong to, how a case becomes a
- * child job, the progress line around it, and writing the raw results.
+ * What the benchmark's modes share: the options, the target and run they belong to, how a case
+ * becomes a child job, the progress line around it, and writing the raw results.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Redis } from 'ioredis';
+import { startRedisCluster } from '../test/support/redis-cluster.js';
+import { startRedisServer } from '../test/support/redis-server.js';
 import { PEER_IN_FLIGHT, REDIS_BENCHMARK_PIPELINE, type CaseDef } from './cases.js';
 import { runChild } from './child.js';
 import type { Progress } from './progress.js';
+import { fmtLatency } from './report.js';
 import type { CaseJob, CaseResult } from './run-case.js';
+import type { Client, Target } from './target.js';
 import { fmtInt, KEY_SPACE, PEER_BATCH, type KeyMode } from './workload.js';
 
-/** `default` runs every case; the others are `--sizes`, `--sweep` and `--memory`. */
-export type Mode = 'default' | 'sizes' | 'sweep' | 'memory';
+/** `default` runs every case; the others are `--sizes`, `--sweep`, `--memory` and `--balance`. */
+export type Mode = 'default' | 'sizes' | 'sweep' | 'memory' | 'balance';
 
 /** The parsed command line; each flag is described in `throughput.ts`'s header and bench/README.md. */
 export interface Options {
   mode: Mode;
+  target: Target['kind'];
+  /** The throwaway cluster's masters and replicas per master. */
+  masters: number;
+  replicas: number;
   records: number;
   awaitRecords: number;
   valueBytes: number;
@@ -37,13 +44,19 @@ export interface Options {
   callers: number;
   bufferMiB: number;
   sampleMs: number;
+  /** `--balance`: random namespace names of the shard-spread table, and the namespaces of its cases. */
+  names: number;
+  namespace: string | undefined;
+  skewedNamespace: string | undefined;
+  rebalancedNamespace: string | undefined;
 }
 
 /** What every mode gets. */
 export interface Run {
   opts: Options;
-  url: string;
-  admin: Redis;
+  target: Target;
+  /** A client of the target (a `Cluster` on a cluster). */
+  admin: Client;
   progress: Progress;
   /** Prefix of this run's namespaces: `b<time>`. */
   runTag: string;
@@ -53,6 +66,48 @@ export interface Run {
   footer: string;
   /** Date, machine, Node and Redis in one line, for chart subtitles. */
   where: string;
+}
+
+/** A target the run uses, where it came from, and how to stop what was started for it. */
+export interface StartedTarget {
+  target: Target;
+  source: string;
+  stop(): Promise<void>;
+}
+
+/** The throwaway cluster's shape: masters and replicas per master. */
+export interface ClusterShape {
+  masters: number;
+  replicas: number;
+}
+
+/**
+ * Standalone: `REDIS_URL`, else a throwaway `redis-server`. Cluster: `REDIS_CLUSTER_NODES`
+ * (`host:port,…`), else a throwaway cluster of `shape` (test/support), without persistence like
+ * the standalone server. What was started stops with `stop()`.
+ */
+export async function startTarget(kind: Target['kind'], shape: ClusterShape): Promise<StartedTarget> {
+  if (kind === 'standalone') {
+    const url = process.env.REDIS_URL;
+    if (url) return { target: { kind, url }, source: 'REDIS_URL', stop: async () => {} };
+    const server = await startRedisServer();
+    return { target: { kind, url: `redis://127.0.0.1:${server.port}` }, source: 'throwaway redis-server started by the benchmark', stop: () => server.stop() };
+  }
+  const given = process.env.REDIS_CLUSTER_NODES;
+  if (given) {
+    const nodes = given.split(',').map((hostPort) => {
+      const [host, port] = hostPort.trim().split(':');
+      return { host: host!, port: Number(port) };
+    });
+    return { target: { kind, nodes }, source: 'REDIS_CLUSTER_NODES', stop: async () => {} };
+  }
+  // The last `--appendonly` wins: no persistence, as on the standalone server.
+  const cluster = await startRedisCluster({ masters: shape.masters, replicasPerMaster: shape.replicas, extraArgs: ['--appendonly', 'no'] });
+  return {
+    target: { kind, nodes: cluster.startupNodes },
+    source: `throwaway cluster of ${shape.masters} masters × ${shape.replicas} replica${shape.replicas === 1 ? '' : 's'} started by the benchmark`,
+    stop: () => cluster.stop(),
+  };
 }
 
 /** Records a case writes: the slow ones fewer; none more than `--max-mib` of values. */
@@ -73,7 +128,7 @@ export function caseJob(run: Run, def: CaseDef, ns: string, n: number, valueByte
   return {
     kind: 'case',
     caseId: def.id,
-    url: run.url,
+    target: run.target,
     ns,
     n,
     warmup: opts.warmup ? Math.min(n, def.slow ? 2000 : 10_000) : 0,
@@ -94,10 +149,21 @@ export const elapsed = (startedAt: number): string => {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 };
 
+/** The line a finished case leaves in the progress log. */
+export const caseLine = (prefix: string, r: CaseResult): string =>
+  `${prefix}: ${fmtInt(r.records)} records in ${(r.elapsedMs / 1000).toFixed(2)} s = ${fmtInt(r.recordsPerSec)} rec/s, ` +
+  `p99 ${fmtLatency(r.latency?.p99Us)}, client ${r.clientCpuUsPerRecord.toFixed(2)} / server ${r.serverCpuUsPerRecord.toFixed(2)} µs/rec, verified`;
+
 /** Runs a child job with a live progress line `prefix: done/n records · m:ss`. */
 export async function runWithProgress(run: Run, prefix: string, job: CaseJob, startedAt: number): Promise<CaseResult> {
   run.progress.update(`${prefix} … (${elapsed(startedAt)})`);
   return runChild(job, (done) => run.progress.update(`${prefix}: ${fmtInt(done)}/${fmtInt(job.n)} records · ${elapsed(startedAt)} elapsed`));
+}
+
+/** `3 masters + 3 replicas`: the cluster the results' nodes came from. */
+export function clusterShape(results: CaseResult[]): string {
+  const nodes = results[0]?.nodes ?? [];
+  return `${nodes.filter((n) => n.role === 'master').length} masters + ${nodes.filter((n) => n.role === 'replica').length} replicas`;
 }
 
 export const sizeLabel = (bytes: number): string => (bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`);

@@ -3,9 +3,9 @@
  * `send()` (adaptive linger, and plain `lingerMs: 5`), one call at a time, interleaved in blocks.
  * Runs in a child process of its own like the cases (`run-case.ts`, job kind `latency`).
  */
-import { Redis } from 'ioredis';
 import { Producer, type ProducerError } from '../src/index.js';
 import { deleteNamespace, verifyStreams } from './server-stats.js';
+import { connect, producerRedis, type Target } from './target.js';
 import { fieldsAt, makeWorkload, peerShardOf, percentile, recordAt, streamKey, type KeyMode } from './workload.js';
 
 /**
@@ -18,7 +18,7 @@ export const LINGER_WARMUP = 200;
 
 export interface LatencyJob {
   kind: 'latency';
-  url: string;
+  target: Target;
   /** Namespace prefix; each subject writes under its own. */
   ns: string;
   /** Timed calls per subject, after `warmup` untimed ones (`LINGER_WARMUP` for the linger subject). */
@@ -54,12 +54,11 @@ interface Subject {
 
 /** Runs the job; `progress.done` counts timed calls over all subjects. */
 export async function runLoneLatency(job: LatencyJob, progress: { done: number }): Promise<LoneLatency[]> {
-  const { url, calls, warmup } = job;
+  const { target, calls, warmup } = job;
   const w = makeWorkload(warmup + calls, job.seed, { valueBytes: job.valueBytes, keys: job.keys, shards: job.shards, headers: job.headers });
   const subjects: Subject[] = [];
   const xns = `${job.ns}lx`;
-  const client = new Redis(url);
-  await client.ping();
+  const client = await connect(target);
   subjects.push({
     name: 'ioredis await XADD',
     ns: xns,
@@ -74,7 +73,7 @@ export async function runLoneLatency(job: LatencyJob, progress: { done: number }
     ['lp', 'producer send, adaptiveLinger:false lingerMs:5', { adaptiveLinger: false, lingerMs: 5 }, Math.min(warmup, LINGER_WARMUP)],
   ] as const) {
     const ns = `${job.ns}${suffix}`;
-    const producer = new Producer({ redis: url, namespace: ns, defaultShards: job.shards, ...extra });
+    const producer = new Producer({ redis: producerRedis(target), namespace: ns, defaultShards: job.shards, ...extra });
     const subject: Subject = { name: label, ns, call: (i) => producer.send(recordAt(w, i)), close: () => producer.close(), warmup: warm, samplesUs: [], errors: [] };
     producer.on('error', (e) => subject.errors.push(e));
     await producer.connect();
@@ -102,7 +101,7 @@ export async function runLoneLatency(job: LatencyJob, progress: { done: number }
   } finally {
     for (const s of subjects) await s.close();
   }
-  const admin = new Redis(url);
+  const admin = await connect(target);
   try {
     const out: LoneLatency[] = [];
     for (const s of subjects) {

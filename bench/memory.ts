@@ -5,14 +5,14 @@
  * after each `BufferFullError`; RSS, heap and the buffer are sampled while it runs. Runs in a
  * process of its own (`run-case.ts`), so RSS is this run's alone.
  */
-import { Redis } from 'ioredis';
 import { BufferFullError, Producer, type ProducerError } from '../src/index.js';
 import { deleteNamespace, verifyStreams } from './server-stats.js';
+import { connect, producerRedis, type Target } from './target.js';
 import { type KeyMode, makeWorkload, median, recordAt, TOPIC } from './workload.js';
 
 export interface MemoryJob {
   kind: 'memory';
-  url: string;
+  target: Target;
   ns: string;
   /** Records to produce in all. */
   n: number;
@@ -76,11 +76,11 @@ const MiB = 2 ** 20;
 /** Runs the memory job; `progress` gets the records delivered so far. */
 export async function runMemory(job: MemoryJob, progress: { done: number }, collectGarbage: () => void): Promise<MemoryResult> {
   const w = makeWorkload(job.n, job.seed, { valueBytes: job.valueBytes, keys: job.keys, shards: job.shards, headers: job.headers });
-  const admin = new Redis(job.url);
+  const admin = await connect(job.target);
   const template = Buffer.from(w.values[0]!);
   // Trimmed streams keep Redis small (n × 10 KiB would not fit); entries-added still counts every record.
   const producer = new Producer({
-    redis: job.url,
+    redis: producerRedis(job.target),
     namespace: job.ns,
     defaultShards: job.shards,
     bufferMaxBytes: job.bufferMaxBytes,

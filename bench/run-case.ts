@@ -9,19 +9,19 @@
  * a full GC, then the timed run between two `INFO` readings, then the check that the streams hold
  * exactly the records written.
  */
-import { Redis } from 'ioredis';
 import type { ProducerConfig } from '../src/index.js';
 import { caseById, Stopwatch, type CaseOverrides } from './cases.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
 import { runLoneLatency, type LatencyJob, type LoneLatency } from './lone-latency.js';
 import { runMemory, type MemoryJob, type MemoryResult } from './memory.js';
-import { counterDelta, deleteNamespace, scriptCalls, serverCounters, slowCallStats, slowScriptCalls, verifyStreams } from './server-stats.js';
+import { counterDelta, deleteNamespace, nodeCounters, replicasCaughtUp, scriptCalls, type ServerCounters, slowCallStats, slowScriptCalls, sumCounters, verifyStreams } from './server-stats.js';
+import { connect, isCluster, type ServerNode, serverNodes, type Target } from './target.js';
 import { makeWorkload, type KeyMode } from './workload.js';
 
 export interface CaseJob {
   kind: 'case';
   caseId: string;
-  url: string;
+  target: Target;
   ns: string;
   n: number;
   /** Records of the unrecorded warm-up run (0: none). */
@@ -72,6 +72,22 @@ export interface CaseResult extends CaseCosts {
   scriptCallsOver2ms?: number;
   /** Other commands' calls during the timed run (e.g. `xadd`), for the raw results. */
   commands: Record<string, { calls: number; usec: number }>;
+  /** On a cluster: each server process's share (the server columns above are their sums). */
+  nodes?: NodeCost[];
+}
+
+/** What one cluster node did during the timed run. */
+export interface NodeCost {
+  /** `host:port`. */
+  address: string;
+  role: 'master' | 'replica';
+  /** A replica's master. */
+  master?: string;
+  /** The node's CPU ÷ all records of the run: a target's nodes add up to its server CPU. */
+  cpuUsPerRecord: number;
+  /** Records in the streams the node holds (a replica: its master's), and those streams. */
+  records: number;
+  streams: number;
 }
 
 /** Messages from the child to the parent. */
@@ -86,11 +102,12 @@ const collectGarbage = (): void => {
 async function runCaseJob(job: CaseJob, progress: { done: number }): Promise<CaseResult> {
   const def = caseById(job.caseId);
   const w = makeWorkload(Math.max(job.n, job.warmup), job.seed, { valueBytes: job.valueBytes, keys: job.keys, shards: job.shards, headers: job.headers });
-  const admin = new Redis(job.url);
+  const admin = await connect(job.target);
+  const servers = await serverNodes(admin);
   const baselineRss = process.memoryUsage().rss;
   try {
     const env = (ns: string, n: number) => ({
-      url: job.url,
+      target: job.target,
       w,
       ns,
       n,
@@ -112,16 +129,17 @@ async function runCaseJob(job: CaseJob, progress: { done: number }): Promise<Cas
     collectGarbage();
     progress.done = 0;
     if (job.slowlog) await admin.call('SLOWLOG', 'RESET');
-    const before = await serverCounters(admin);
+    const before = await nodeCounters(servers.nodes);
     const overrides: CaseOverrides = (await def.run(run)) ?? {};
-    const after = await serverCounters(admin);
-    const slow = job.slowlog ? await slowScriptCalls(admin) : undefined;
+    await replicasCaughtUp(servers.nodes);
+    const after = await nodeCounters(servers.nodes);
+    const slow = job.slowlog && !isCluster(admin) ? await slowScriptCalls(admin) : undefined;
     const records = overrides.records ?? run.n;
-    await verifyStreams(admin, run.ns, job.shards, records, def.name);
+    const stored = await verifyStreams(admin, run.ns, job.shards, records, def.name);
     await deleteNamespace(admin, run.ns);
     if (!Number.isFinite(run.clock.elapsedMs)) throw new Error(`case "${def.name}" did not stop its clock`);
 
-    const delta = counterDelta(before, after);
+    const delta = counterDelta(sumCounters(before.values()), sumCounters(after.values()));
     const script = scriptCalls(delta);
     return {
       records,
@@ -139,10 +157,27 @@ async function runCaseJob(job: CaseJob, progress: { done: number }): Promise<Cas
       scriptUsecPerCall: script.usecPerCall,
       ...(slow ? slowCallStats(slow, script.calls) : {}),
       commands: delta.commands,
+      ...(isCluster(admin) ? { nodes: nodeCosts(servers.nodes, before, after, stored.byNode, records) } : {}),
     };
   } finally {
+    servers.close();
     admin.disconnect();
   }
+}
+
+/** Each cluster node's CPU and records, from its counters before and after and the streams it holds. */
+function nodeCosts(
+  nodes: ServerNode[],
+  before: Map<string, ServerCounters>,
+  after: Map<string, ServerCounters>,
+  stored: Map<string, { streams: number; entries: number }>,
+  records: number,
+): NodeCost[] {
+  return nodes.map(({ address, role, master }) => {
+    const held = stored.get(master ?? address) ?? { streams: 0, entries: 0 };
+    const cpuUs = counterDelta(before.get(address)!, after.get(address)!).cpuUs;
+    return { address, role, master, cpuUsPerRecord: cpuUs / records, records: held.entries, streams: held.streams };
+  });
 }
 
 /** Sends a message to the parent (stdout when started by hand); with `exit`, ends the process once it is out. */

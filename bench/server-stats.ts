@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { type Client, dataNodes, isCluster, nodeAddress, type ServerNode } from './target.js';
 import { TOPIC } from './workload.js';
 
 /**
@@ -29,7 +30,7 @@ export function parseInfoFields(text: string): Map<string, string> {
   return out;
 }
 
-/** Reads `INFO stats`, `INFO cpu` and `INFO commandstats` in one call. */
+/** Reads `INFO stats`, `INFO cpu` and `INFO commandstats` of one server process in one call. */
 export async function serverCounters(admin: Redis): Promise<ServerCounters> {
   const info = parseInfoFields(await admin.info('everything'));
   const num = (name: string): number => Number(info.get(name) ?? NaN);
@@ -75,12 +76,46 @@ export function scriptCalls(delta: CounterDelta): { calls: number; usecPerCall: 
   return { calls, usecPerCall: calls > 0 ? usec / calls : NaN };
 }
 
-/** The benchmark topic's stream keys of a namespace: `{ns:t:*}` of type stream (any shard naming). */
-async function streamKeys(admin: Redis, ns: string): Promise<string[]> {
+/** The counters of every server process of the target (a cluster: masters and replicas), by address. */
+export async function nodeCounters(nodes: ServerNode[]): Promise<Map<string, ServerCounters>> {
+  const counters = await Promise.all(nodes.map((node) => serverCounters(node.client)));
+  return new Map(nodes.map((node, i) => [node.address, counters[i]!]));
+}
+
+/** The counters of several processes added up, so a target's deltas cover all of them. */
+export function sumCounters(list: Iterable<ServerCounters>): ServerCounters {
+  const sum: ServerCounters = { cpuSec: 0, inBytes: 0, outBytes: 0, commands: {} };
+  for (const c of list) {
+    sum.cpuSec += c.cpuSec;
+    sum.inBytes += c.inBytes;
+    sum.outBytes += c.outBytes;
+    for (const [name, { calls, usec }] of Object.entries(c.commands)) {
+      const total = (sum.commands[name] ??= { calls: 0, usec: 0 });
+      total.calls += calls;
+      total.usec += usec;
+    }
+  }
+  return sum;
+}
+
+/** Waits (at most 5 s) until every replica has acknowledged its master's replication offset, so the replicas' CPU is complete. */
+export async function replicasCaughtUp(nodes: ServerNode[]): Promise<void> {
+  const masters = nodes.filter((m) => nodes.some((r) => r.master === m.address));
+  const replication = async (node: ServerNode) => parseInfoFields(await node.client.info('replication'));
+  const targets = await Promise.all(masters.map(async (m) => Number((await replication(m)).get('master_repl_offset'))));
+  for (const deadline = Date.now() + 5_000; masters.length > 0 && Date.now() < deadline; await new Promise((r) => setTimeout(r, 10))) {
+    const infos = await Promise.all(masters.map(replication));
+    const behind = infos.some((info, i) => [...info].some(([k, v]) => /^slave\d+$/.test(k) && Number(/offset=(\d+)/.exec(v)?.[1] ?? 0) < targets[i]!));
+    if (!behind) return;
+  }
+}
+
+/** The benchmark topic's stream keys of a namespace on one node: `{ns:t:*}` of type stream (any shard naming). */
+async function streamKeys(node: Redis, ns: string): Promise<string[]> {
   const keys: string[] = [];
   let cursor = '0';
   do {
-    const [next, found] = await admin.scan(cursor, 'MATCH', `{${ns}:${TOPIC}:*`, 'COUNT', 1000, 'TYPE', 'stream');
+    const [next, found] = await node.scan(cursor, 'MATCH', `{${ns}:${TOPIC}:*`, 'COUNT', 1000, 'TYPE', 'stream');
     keys.push(...found);
     cursor = next;
   } while (cursor !== '0');
@@ -88,40 +123,60 @@ async function streamKeys(admin: Redis, ns: string): Promise<string[]> {
 }
 
 /** Deletes every key of the namespace: streams, topic metadata, idempotence state. */
-export async function deleteNamespace(admin: Redis, ns: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, found] = await admin.scan(cursor, 'MATCH', `{${ns}:*`, 'COUNT', 1000);
-    // UNLINK: a stream of 500k entries is freed in the background, not while the next case runs.
-    if (found.length > 0) await admin.unlink(...found);
-    cursor = next;
-  } while (cursor !== '0');
+export async function deleteNamespace(client: Client, ns: string): Promise<void> {
+  const cluster = isCluster(client);
+  for (const node of dataNodes(client)) {
+    let cursor = '0';
+    do {
+      const [next, found] = await node.scan(cursor, 'MATCH', `{${ns}:*`, 'COUNT', 1000);
+      // UNLINK: a stream of 500k entries is freed in the background, not while the next case runs.
+      // A cluster node takes a multi-key command only for keys of one slot: one UNLINK per key there.
+      if (found.length > 0 && cluster) await found.reduce((pipe, key) => pipe.unlink(key), node.pipeline()).exec();
+      else if (found.length > 0) await node.unlink(...found);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+}
+
+/** What a namespace's streams hold: how many streams and entries, in all and per data node (`host:port`). */
+export interface StreamTotals {
+  streams: number;
+  entries: number;
+  byNode: Map<string, { streams: number; entries: number }>;
 }
 
 /** Stream lengths of the namespace: how many streams, and their summed `XLEN` or `entries-added`. */
-export async function streamTotals(admin: Redis, ns: string, count: 'xlen' | 'entries-added' = 'xlen'): Promise<{ streams: number; entries: number }> {
-  const keys = await streamKeys(admin, ns);
-  let entries = 0;
-  for (const key of keys) {
-    if (count === 'xlen') entries += await admin.xlen(key);
-    else {
-      // XINFO STREAM's `entries-added` (Redis ≥ 7.0) counts every XADD, also those trimmed since.
-      const info = (await admin.xinfo('STREAM', key)) as unknown[];
-      const at = info.indexOf('entries-added');
-      if (at < 0) throw new Error('XINFO STREAM has no entries-added field: counting trimmed streams needs Redis ≥ 7.0');
-      entries += Number(info[at + 1]);
+export async function streamTotals(client: Client, ns: string, count: 'xlen' | 'entries-added' = 'xlen'): Promise<StreamTotals> {
+  const totals: StreamTotals = { streams: 0, entries: 0, byNode: new Map() };
+  for (const node of dataNodes(client)) {
+    const keys = await streamKeys(node, ns);
+    let entries = 0;
+    for (const key of keys) {
+      if (count === 'xlen') entries += await node.xlen(key);
+      else {
+        // XINFO STREAM's `entries-added` (Redis ≥ 7.0) counts every XADD, also those trimmed since.
+        const info = (await node.xinfo('STREAM', key)) as unknown[];
+        const at = info.indexOf('entries-added');
+        if (at < 0) throw new Error('XINFO STREAM has no entries-added field: counting trimmed streams needs Redis ≥ 7.0');
+        entries += Number(info[at + 1]);
+      }
     }
+    totals.byNode.set(nodeAddress(node), { streams: keys.length, entries });
+    totals.streams += keys.length;
+    totals.entries += entries;
   }
-  return { streams: keys.length, entries };
+  return totals;
 }
 
-/** Throws unless the namespace's streams (at most `shards`) hold exactly `expected` entries in total. */
-export async function verifyStreams(admin: Redis, ns: string, shards: number, expected: number, label: string, count: 'xlen' | 'entries-added' = 'xlen'): Promise<void> {
-  const { streams, entries } = await streamTotals(admin, ns, count);
+/** Throws unless the namespace's streams (at most `shards`) hold exactly `expected` entries in total; returns what they hold. */
+export async function verifyStreams(client: Client, ns: string, shards: number, expected: number, label: string, count: 'xlen' | 'entries-added' = 'xlen'): Promise<StreamTotals> {
+  const totals = await streamTotals(client, ns, count);
+  const { streams, entries } = totals;
   if (entries !== expected) throw new Error(`VERIFY FAILED for "${label}" (namespace ${ns}): the streams hold ${entries} entries, expected ${expected}`);
   if (streams > shards) {
     throw new Error(`VERIFY FAILED for "${label}" (namespace ${ns}): ${streams} streams, expected at most ${shards}`);
   }
+  return totals;
 }
 
 /** `SLOWLOG` entries of script calls since the last reset: each call's time in the server, µs. */

@@ -1,6 +1,7 @@
 /**
  * Throughput and latency benchmark: the producer against its peers on one workload, in one run.
- * Run with `npm run bench` or `npx tsx bench/throughput.ts [flags]`.
+ * Run with `npm run bench` (standalone) or `npm run bench:cluster` (= --target cluster), or
+ * `npx tsx bench/throughput.ts [flags]`.
  * Each case runs in a fresh Node process (bench/run-case.ts), after a short unrecorded warm-up.
  *
  * Modes (default: every case, --reps times, order alternating between repetitions):
@@ -8,9 +9,15 @@
  *   --sweep       producer fire-and-forget and 1000 awaited callers over a grid of batchMaxRecords,
  *                 lingerMs × adaptiveLinger and maxInFlight, with the server's time per script call
  *   --memory      bufferMaxBytes 64 MiB, callers producing faster than Redis absorbs; peak RSS/heap
+ *   --balance     cluster only: how a topic's shards spread over the masters, and what that does to
+ *                 each master's records and CPU, before and after balanceTopic
+ *
+ * Target:
+ *   --target standalone|cluster   one redis-server (default) or a Redis Cluster
+ *   --masters N, --replicas N     the throwaway cluster: masters (default 3) and replicas per master (default 1)
  *
  * Workload and repetitions:
- *   --records N       records per case (default 500000; --sweep 200000; --memory 100000)
+ *   --records N       records per case (default 500000; --sweep 200000; --memory, --balance 100000)
  *   --await-records N records for the slow sequential cases (default min(N, 20000))
  *   --value-bytes N   bytes per value: 100 (default), 1024 or 10240 (--memory: 10240)
  *   --keys MODE       random (default: key user-<0…99999> per record), keyless, or explicit (shard i % shards)
@@ -23,30 +30,37 @@
  *   --no-warmup       skip each case's unrecorded warm-up run
  *   --no-delivery-latency  run the `ffl` case without its `delivery` listener too (no latency at all)
  *   --seed N          workload seed (default 1)
- *   --out FILE        raw results (default bench/results/latest.json; per mode: sizes-, sweep-, memory-latest.json)
+ *   --out FILE        raw results (default bench/results/latest.json; per mode: sizes-, sweep-, memory-latest.json;
+ *                     on a cluster cluster-latest.json, cluster-balance-latest.json, …)
  *
  * --sweep:   --slowlog-us N  SLOWLOG threshold for script calls (default 500)
  * --memory:  --callers N (default 64) · --buffer-mib N (default 64) · --sample-ms N (default 20)
+ * --balance: --names N  random namespaces of the shard-spread table (default 200) ·
+ *            --namespace S, --skewed-namespace S, --rebalanced-namespace S  the namespaces of its
+ *            cases (default: the first bench-<i> whose shards spread best; with a 2× imbalance; the
+ *            next such, spread by balanceTopic) · --cases (default ff,c1000)
  *
- * Uses `REDIS_URL` when set (writes and deletes only its own `{b…}` keys; --sweep changes and
- * restores its SLOWLOG settings), otherwise starts a throwaway `redis-server` and stops it at the end.
- * Every case writes to fresh streams and then checks that they hold exactly the records it wrote.
+ * Standalone: uses `REDIS_URL` when set (writes and deletes only its own `{b…}` keys; --sweep
+ * changes and restores its SLOWLOG settings), otherwise starts a throwaway `redis-server`.
+ * Cluster: uses `REDIS_CLUSTER_NODES` (host:port,…) when set, otherwise starts a throwaway cluster.
+ * What the benchmark started stops at the end. Every case writes to fresh streams and then checks
+ * that they hold exactly the records it wrote. --sweep runs on a standalone server only.
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
-import { startRedisServer, type ServerProcess } from '../test/support/redis-server.js';
+import { runBalance } from './balance.js';
 import { BARE_LOOP, CASES, LATENCY_SAMPLE_EVERY, PIPELINE } from './cases.js';
 import { runChild } from './child.js';
 import { Flags, UsageError } from './flags.js';
-import { elapsed, recordsFor, caseJob, runWithProgress, sizeLabel, writeResults, type Mode, type Options, type Run } from './harness.js';
+import { caseLine, clusterShape, elapsed, recordsFor, caseJob, runWithProgress, sizeLabel, startTarget, writeResults, type Mode, type Options, type Run, type StartedTarget } from './harness.js';
 import { LINGER_WARMUP, LONE_WARMUP, type LatencyJob, type LoneLatency } from './lone-latency.js';
 import type { MemoryResult } from './memory.js';
 import { Progress } from './progress.js';
-import { fmtFixed, fmtLatency, fmtRatio, medianLatency, medianOf, throughputTable, type ThroughputRow } from './report.js';
+import { fmtFixed, fmtRatio, medianLatency, medianOf, throughputTable, type ThroughputRow } from './report.js';
 import type { CaseResult } from './run-case.js';
 import { runSweep } from './sweep.js';
 import { barChartSvg } from './svg.js';
+import { connect, type Client, targetAddress } from './target.js';
 import { describeMachine, fmtInt } from './workload.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -65,6 +79,14 @@ function parseArgs(argv: string[]): Options {
       sizes: 'boolean',
       sweep: 'boolean',
       memory: 'boolean',
+      balance: 'boolean',
+      target: value,
+      masters: value,
+      replicas: value,
+      names: value,
+      namespace: value,
+      'skewed-namespace': value,
+      'rebalanced-namespace': value,
       records: value,
       'await-records': value,
       'value-bytes': value,
@@ -84,10 +106,14 @@ function parseArgs(argv: string[]): Options {
     },
     import.meta.url,
   );
-  const modes = (['sizes', 'sweep', 'memory'] as const).filter((m) => flags.has(m));
+  const modes = (['sizes', 'sweep', 'memory', 'balance'] as const).filter((m) => flags.has(m));
   if (modes.length > 1) throw new UsageError(`--${modes.join(' and --')} are separate modes: choose one`);
   const mode: Mode = modes[0] ?? 'default';
-  const records = flags.int('records', mode === 'sweep' ? 200_000 : mode === 'memory' ? 100_000 : 500_000);
+  const target = flags.string('target') ?? (mode === 'balance' ? 'cluster' : 'standalone');
+  if (target !== 'standalone' && target !== 'cluster') throw new UsageError(`--target must be "standalone" or "cluster", got ${JSON.stringify(target)}`);
+  if (target === 'standalone' && mode === 'balance') throw new UsageError('--balance needs --target cluster');
+  if (target === 'cluster' && mode === 'sweep') throw new UsageError('--sweep reads SLOWLOG and sets CONFIG on one server: it needs --target standalone');
+  const records = flags.int('records', mode === 'sweep' ? 200_000 : mode === 'memory' || mode === 'balance' ? 100_000 : 500_000);
   const valueBytes = flags.int('value-bytes', mode === 'memory' ? 10240 : 100);
   if (mode !== 'memory' && !SIZES.includes(valueBytes)) throw new UsageError(`--value-bytes must be one of ${SIZES.join(', ')}, got ${valueBytes}`);
   const keys = flags.string('keys') ?? 'random';
@@ -99,10 +125,19 @@ function parseArgs(argv: string[]): Options {
     ?.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  for (const id of cases ?? []) if (!CASES.some((c) => c.id === id)) throw new UsageError(`--cases: unknown case ${JSON.stringify(id)}; known: ${CASES.map((c) => c.id).join(', ')}`);
-  const outName = mode === 'default' ? 'latest.json' : `${mode}-latest.json`;
+  const known = CASES.filter((c) => target === 'standalone' || !c.standaloneOnly).map((c) => c.id);
+  for (const id of cases ?? []) if (!known.includes(id)) throw new UsageError(`--cases: unknown case ${JSON.stringify(id)} for --target ${target}; known: ${known.join(', ')}`);
+  const name = (flag: string): string | undefined => {
+    const v = flags.string(flag);
+    if (v !== undefined && !/^[^{}:\s*?[\]\\]+$/.test(v)) throw new UsageError(`--${flag} must not contain braces, ':', whitespace or glob characters, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  const outName = `${target === 'cluster' ? 'cluster-' : ''}${mode === 'default' ? 'latest' : `${mode}-latest`}.json`;
   const opts: Options = {
     mode,
+    target,
+    masters: flags.int('masters', 3, 3),
+    replicas: flags.int('replicas', 1, 0),
     records,
     awaitRecords: flags.int('await-records', Math.min(records, 20_000)),
     valueBytes,
@@ -121,6 +156,10 @@ function parseArgs(argv: string[]): Options {
     callers: flags.int('callers', 64),
     bufferMiB: flags.int('buffer-mib', 64),
     sampleMs: flags.int('sample-ms', 20),
+    names: flags.int('names', 200),
+    namespace: name('namespace'),
+    skewedNamespace: name('skewed-namespace'),
+    rebalancedNamespace: name('rebalanced-namespace'),
   };
   return opts;
 }
@@ -136,7 +175,7 @@ interface SuiteResult {
 
 async function runSuite(run: Run, valueBytes: number, startedAt: number, label: string): Promise<SuiteResult> {
   const { opts } = run;
-  const cases = CASES.filter((c) => !opts.cases || opts.cases.includes(c.id));
+  const cases = CASES.filter((c) => (!opts.cases || opts.cases.includes(c.id)) && (opts.target === 'standalone' || !c.standaloneOnly));
   const results = new Map<string, CaseResult[]>(cases.map((c) => [c.id, []]));
   const total = opts.reps * cases.length;
   let done = 0;
@@ -149,10 +188,7 @@ async function runSuite(run: Run, valueBytes: number, startedAt: number, label: 
       const prefix = `${label}[rep ${rep}/${opts.reps} · ${++done}/${total}] ${def.name}`;
       const r = await runWithProgress(run, prefix, caseJob(run, def, ns, n, valueBytes), startedAt);
       results.get(def.id)!.push(r);
-      run.progress.line(
-        `${prefix}: ${fmtInt(r.records)} records in ${(r.elapsedMs / 1000).toFixed(2)} s = ${fmtInt(r.recordsPerSec)} rec/s, ` +
-          `p99 ${fmtLatency(r.latency?.p99Us)}, client ${r.clientCpuUsPerRecord.toFixed(2)} / server ${r.serverCpuUsPerRecord.toFixed(2)} µs/rec, verified`,
-      );
+      run.progress.line(caseLine(prefix, r));
     }
   }
   const rate = (id: string) => (results.has(id) ? medianOf(results.get(id)!, (r) => r.recordsPerSec) : NaN);
@@ -190,13 +226,15 @@ function suiteTable(run: Run, suite: SuiteResult): string[] {
   const { opts } = run;
   const keys = recordShape(opts);
   const baseline = medianOf(Object.values(suite.reps).flat(), (r) => r.baselineRssMiB);
+  const onCluster = run.target.kind === 'cluster' ? `, on a cluster of ${clusterShape(Object.values(suite.reps).flat())}` : '';
   return [
-    `### Throughput (median of ${opts.reps} reps, ${opts.shards} shards, ${sizeLabel(suite.valueBytes)} values, ${keys})`,
+    `### Throughput (median of ${opts.reps} reps, ${opts.shards} shards, ${sizeLabel(suite.valueBytes)} values, ${keys}${onCluster})`,
     '',
     ...throughputTable(suite.rows, PIPELINE, BARE_LOOP),
     '',
     `Each case ran in a fresh Node process; its RSS before the case (modules and workload loaded) was ≈${fmtFixed(baseline, 0)} MiB. ` +
-      `Latency is per ${['send', 'record', 'command', 'batch', 'request'].join(' / ')} as the "latency of" column says; the concurrent per-send and per-command cases time 1 in ${LATENCY_SAMPLE_EVERY} (bench/README.md).`,
+      `Latency is per ${['send', 'record', 'command', 'batch', 'request'].join(' / ')} as the "latency of" column says; the concurrent per-send and per-command cases time 1 in ${LATENCY_SAMPLE_EVERY} (bench/README.md).` +
+      (onCluster ? ' Server CPU and bytes are summed over every server process (masters and replicas); on a cluster each pipeline and script call holds the records of one shard.' : ''),
   ];
 }
 
@@ -240,7 +278,7 @@ async function defaultMode(run: Run): Promise<void> {
   lines.push(`${run.footer} · ${elapsed(startedAt)} (m:ss)`);
   process.stdout.write(lines.join('\n') + '\n');
 
-  const svgPath = resolve(dirname(opts.out), opts.mode === 'sizes' ? 'throughput-sizes.svg' : 'throughput.svg');
+  const svgPath = resolve(dirname(opts.out), `${run.target.kind === 'cluster' ? 'cluster-' : ''}${opts.mode === 'sizes' ? 'throughput-sizes.svg' : 'throughput.svg'}`);
   writeResults(run, { throughput: suites.map((s) => ({ valueBytes: s.valueBytes, rows: s.rows.map((r) => ({ ...r, reps: s.reps[r.id] })) })), latency: lat }, svgPath, throughputSvg(run, suites));
 }
 
@@ -251,7 +289,7 @@ async function loneCallLatency(run: Run, calls: number): Promise<LoneLatency[]> 
   const { opts } = run;
   const job: LatencyJob = {
     kind: 'latency',
-    url: run.url,
+    target: run.target,
     ns: `${run.runTag}l`,
     calls,
     warmup: LONE_WARMUP,
@@ -278,7 +316,7 @@ async function memoryMode(run: Run): Promise<void> {
   run.progress.line(`memory: ${fmtInt(opts.records)} records of ${sizeLabel(opts.valueBytes)} from ${opts.callers} callers, bufferMaxBytes ${opts.bufferMiB} MiB`);
   const job = {
     kind: 'memory',
-    url: run.url,
+    target: run.target,
     ns: `${run.runTag}m`,
     n: opts.records,
     seed: opts.seed,
@@ -319,11 +357,11 @@ async function memoryMode(run: Run): Promise<void> {
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
-  let server: ServerProcess | undefined;
-  const stopServer = async () => {
-    const s = server;
-    server = undefined;
-    await s?.stop();
+  let started: StartedTarget | undefined;
+  const stopTarget = async () => {
+    const t = started;
+    started = undefined;
+    await t?.stop();
   };
   // `on`, not `once`: with `npx tsx` a Ctrl-C can arrive twice (from the terminal and relayed by
   // tsx's parent), and a second signal without a listener would exit before the server is stopped.
@@ -332,40 +370,36 @@ async function main(): Promise<void> {
     process.on(signal, () => {
       if (stopping) return;
       stopping = true;
-      process.stderr.write(`\n${signal}: stopping redis-server\n`);
-      void stopServer().finally(() => process.exit(130));
+      process.stderr.write(`\n${signal}: stopping ${opts.target === 'cluster' ? 'the cluster' : 'redis-server'}\n`);
+      void stopTarget().finally(() => process.exit(130));
     });
   }
 
   const command = `npx tsx bench/throughput.ts${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
-  let url = process.env.REDIS_URL;
-  let redisSource = 'REDIS_URL';
-  let admin: Redis | undefined;
+  let admin: Client | undefined;
   try {
-    if (!url) {
-      server = await startRedisServer();
-      url = `redis://127.0.0.1:${server.port}`;
-      redisSource = 'throwaway redis-server started by the benchmark';
-    }
-    admin = new Redis(url);
+    started = await startTarget(opts.target, { masters: opts.masters, replicas: opts.replicas });
+    const { target, source: redisSource } = started;
+    admin = await connect(target);
     const info = await admin.info('server');
     const redisVersion = /^redis_version:(\S+)/m.exec(info)?.[1] ?? 'unknown';
     const machine = { ...describeMachine(redisVersion), redisSource };
     const progress = new Progress();
-    const reps = opts.mode === 'memory' ? '' : ` × ${opts.reps} reps${opts.mode === 'sweep' ? '' : ` (slow cases: ${fmtInt(opts.awaitRecords)})`}`;
+    const reps = opts.mode === 'memory' ? '' : ` × ${opts.reps} reps${opts.mode === 'sweep' || opts.mode === 'balance' ? '' : ` (slow cases: ${fmtInt(opts.awaitRecords)})`}`;
     progress.line(
-      `redis ${redisVersion} at ${url} (${redisSource}); ${machine.cpu}, ${machine.cores} cores, node ${machine.node}\n` +
+      `redis ${redisVersion} at ${targetAddress(target)} (${redisSource}); ${machine.cpu}, ${machine.cores} cores, node ${machine.node}\n` +
         `mode ${opts.mode}: ${fmtInt(opts.records)} records${reps}, ${opts.shards} shards, ${opts.mode === 'sizes' ? SIZES.join('/') : opts.valueBytes}-byte values, keys: ${opts.keys}`,
     );
     const footer = `${new Date().toISOString().slice(0, 10)} · ${machine.cpu}, ${machine.cores} cores · node ${machine.node} · redis ${machine.redis} (${redisSource}) · \`${command}\``;
     const where = `${new Date().toISOString().slice(0, 10)} · ${machine.cpu}, ${machine.cores} cores · node ${machine.node} · redis ${machine.redis}`;
-    const run: Run = { opts, url, admin, progress, runTag: `b${Date.now().toString(36)}`, machine, command, footer, where };
+    const run: Run = { opts, target, admin, progress, runTag: `b${Date.now().toString(36)}`, machine, command, footer, where };
     if (opts.mode === 'sweep') await runSweep(run);
     else if (opts.mode === 'memory') await memoryMode(run);
+    else if (opts.mode === 'balance') await runBalance(run);
     else await defaultMode(run);
   } finally {
     admin?.disconnect();
-    await stopServer();
+    await stopTarget();
   }
 }
 

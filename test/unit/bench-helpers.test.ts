@@ -3,10 +3,12 @@ import { redisBenchmarkRecordBounds } from '../../bench/cases.js';
 import { LatencyRecorder } from '../../bench/latency.js';
 import { fmtLatency, medianOf, summarisePairs } from '../../bench/report.js';
 import type { CaseResult } from '../../bench/run-case.js';
-import { counterDelta, parseInfoFields, scriptCalls, slowCallStats, type ServerCounters } from '../../bench/server-stats.js';
+import { counterDelta, parseInfoFields, scriptCalls, slowCallStats, sumCounters, type ServerCounters } from '../../bench/server-stats.js';
+import { randomNames, ratioOf, shardsPerMaster, spreadTable } from '../../bench/spread.js';
 import { pointsOn, sweepPoints } from '../../bench/sweep.js';
 import { barChartSvg, lineChartsSvg, niceMax, shortNumber } from '../../bench/svg.js';
 import { fieldsAt, makeWorkload, peerShardOf, recordAt } from '../../bench/workload.js';
+import { keySlot } from '../../src/admin/key-slot.js';
 import { crc32Partitioner } from '../../src/partitioner.js';
 import { encodeRecord } from '../../src/record.js';
 
@@ -134,5 +136,54 @@ describe('bench A/B (bench/ab.ts)', () => {
   it('refuses unpaired or empty samples', () => {
     expect(() => summarisePairs([1, 2], [1])).toThrow(/equal, non-zero lengths/);
     expect(() => summarisePairs([], [])).toThrow(/equal, non-zero lengths/);
+  });
+});
+
+describe('bench on a cluster', () => {
+  // redis-cli's even split of the slots over 3 masters.
+  const owner = Array.from({ length: 16_384 }, (_, slot) => (slot <= 5460 ? 'a' : slot <= 10_922 ? 'b' : 'c'));
+
+  it("counts a namespace's shards per master by the slot of each stream key", () => {
+    const expected = [0, 0, 0];
+    for (let shard = 0; shard < 16; shard++) expected[['a', 'b', 'c'].indexOf(owner[keySlot(`{bench-0:t:${shard}}`)]!)]!++;
+    expect(shardsPerMaster('bench-0', 16, ['a', 'b', 'c'], owner)).toEqual(expected);
+    expect(expected).toEqual([8, 4, 4]);
+  });
+
+  it('says how uneven a spread is: max ÷ min, infinite when a master has none', () => {
+    expect(ratioOf([6, 5, 5])).toBeCloseTo(1.2);
+    expect(ratioOf([8, 8, 0])).toBe(Infinity);
+  });
+
+  it('summarises the spread of many names per shard count, against the best possible', () => {
+    const names = randomNames(50, 2);
+    expect(new Set(names).size).toBe(50);
+    expect(randomNames(50, 2)).toEqual(names);
+    const rows = spreadTable(names, ['a', 'b', 'c'], owner);
+    expect(rows.map((r) => r.shards)).toEqual([16, 32, 64, 128]);
+    expect(rows[0]!.bestRatio).toBeCloseTo(6 / 5);
+    for (const r of rows) {
+      expect(r.medianRatio).toBeGreaterThanOrEqual(r.bestRatio);
+      expect(r.p90Ratio).toBeGreaterThanOrEqual(r.medianRatio);
+      expect(r.medianBusiestShare).toBeGreaterThanOrEqual(1 / 3);
+    }
+    // One master holding every slot leaves the others empty for every name.
+    expect(
+      spreadTable(
+        names,
+        ['a', 'b'],
+        owner.map(() => 'a'),
+      )[0]!.namesWithEmptyMaster,
+    ).toBe(50);
+  });
+
+  it("adds the counters of a cluster's processes, command by command", () => {
+    const node = (cpuSec: number, calls: number): ServerCounters => ({ cpuSec, inBytes: 10, outBytes: 1, commands: { evalsha: { calls, usec: calls * 100 } } });
+    expect(sumCounters([node(1, 2), node(2, 3), { cpuSec: 0, inBytes: 0, outBytes: 0, commands: {} }])).toEqual({
+      cpuSec: 3,
+      inBytes: 20,
+      outBytes: 2,
+      commands: { evalsha: { calls: 5, usec: 500 } },
+    });
   });
 });
