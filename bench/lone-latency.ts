@@ -3,7 +3,9 @@
  * `send()` (adaptive linger, and plain `lingerMs: 5`), one call at a time, interleaved in blocks.
  * Runs in a child process of its own like the cases (`run-case.ts`, job kind `latency`).
  */
+import { encodeBatch } from '../src/batch-codec.js';
 import { Producer, type ProducerError } from '../src/index.js';
+import { NO_TRIM, publishBatchArgs, registerScript } from '../src/scripts.js';
 import { deleteNamespace, verifyStreams } from './server-stats.js';
 import { connect, producerRedis, type Target } from './target.js';
 import { fieldsAt, makeWorkload, peerShardOf, percentile, recordAt, streamKey, type KeyMode } from './workload.js';
@@ -64,6 +66,22 @@ export async function runLoneLatency(job: LatencyJob, progress: { done: number }
     ns: xns,
     call: (i) => client.xadd(streamKey(xns, peerShardOf(w, i)), '*', ...fieldsAt(w, i)),
     close: async () => client.disconnect(),
+    warmup,
+    samplesUs: [],
+    errors: [],
+  });
+  // The floor of a lone send: the producer's own script for one record, called the plain ioredis way.
+  const publish = registerScript(client, 'publish-batch');
+  const ens = `${job.ns}le`;
+  let seq = 0;
+  subjects.push({
+    name: "producer's script for one record, bare EVALSHA",
+    ns: ens,
+    call: (i) => {
+      const stream = streamKey(ens, peerShardOf(w, i));
+      return publish(...publishBatchArgs(stream, NO_TRIM, { stateKey: `${stream}:p:lone`, seq: ++seq, stateTtlMs: 86_400_000 }, 1, encodeBatch([fieldsAt(w, i)])));
+    },
+    close: async () => {},
     warmup,
     samplesUs: [],
     errors: [],
