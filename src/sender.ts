@@ -12,6 +12,7 @@ import { whenReady, withDeadline } from './connection.js';
 import { DeliveryError, ProducerError } from './errors.js';
 import type { EventSink } from './events.js';
 import type { StickyShardChooser } from './partitioner.js';
+import { compressBatch } from './compress-batch.js';
 import { classifyRedisError } from './redis-errors.js';
 import { mayRetry } from './retry-policy.js';
 import { waitArgs, type Scripts, type WaitArgs } from './scripts.js';
@@ -221,6 +222,9 @@ export class Sender {
     const callTimeout = () => Math.max(1, Math.min(config.requestTimeoutMs, deadline - now()));
     /** The last failure worth reporting: a call cut short by the batch's deadline says less than the one before it. */
     let last: { cause: unknown; code: string; retriable: boolean } | undefined;
+    // Here, not when the record is accepted: `produce()` stays synchronous and cheap, and the
+    // values of a batch go to zlib's thread pool together (docs/decisions.md, compression).
+    if (topic.compression !== undefined) await compressBatch(batch, topic.compression);
     for (;;) {
       if (this.abortedWith) {
         await this.outcomes.giveUp(state, batch, this.abortedWith, this.abortedWith.code, false);
