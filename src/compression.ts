@@ -50,6 +50,25 @@ export function codecProblem(codec: Codec, lib: object = zlib): string | undefin
 
 const zstd = zlib as unknown as ZstdApi;
 
+/** zlib options of `settings` (brotli: its quality, and the size as a hint). */
+function optionsOf(settings: CompressionSettings, length: number): object {
+  const { codec, level } = settings;
+  if (codec === 'gzip' || codec === 'deflate') return { level };
+  if (codec === 'brotli') return { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: level, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: length } };
+  const constants = zlib.constants as unknown as Record<string, number>;
+  return { params: { [constants.ZSTD_c_compressionLevel!]: level } };
+}
+
+/** Compresses `value` on this thread: for values small enough that the pool's hand-off costs more. */
+export function compressSync(settings: CompressionSettings, value: Buffer): Buffer {
+  const options = optionsOf(settings, value.length);
+  const { codec } = settings;
+  if (codec === 'gzip') return zlib.gzipSync(value, options);
+  if (codec === 'deflate') return zlib.deflateSync(value, options);
+  if (codec === 'brotli') return zlib.brotliCompressSync(value, options);
+  return (zlib as unknown as { zstdCompressSync(v: Buffer, o: object): Buffer }).zstdCompressSync(value, options);
+}
+
 /**
  * Compresses `value` on libuv's thread pool (zlib's async API), so a large value never holds the
  * event loop. Resolves with the compressed bytes.
@@ -57,16 +76,12 @@ const zstd = zlib as unknown as ZstdApi;
 export function compress(settings: CompressionSettings, value: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const done: Callback = (error, result) => (error ? reject(error) : resolve(result));
-    const { codec, level } = settings;
-    if (codec === 'gzip') zlib.gzip(value, { level }, done);
-    else if (codec === 'deflate') zlib.deflate(value, { level }, done);
-    else if (codec === 'brotli') {
-      const params = { [zlib.constants.BROTLI_PARAM_QUALITY]: level, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: value.length };
-      zlib.brotliCompress(value, { params }, done);
-    } else {
-      const constants = zlib.constants as unknown as Record<string, number>;
-      zstd.zstdCompress(value, { params: { [constants.ZSTD_c_compressionLevel!]: level } }, done);
-    }
+    const options = optionsOf(settings, value.length);
+    const { codec } = settings;
+    if (codec === 'gzip') zlib.gzip(value, options, done);
+    else if (codec === 'deflate') zlib.deflate(value, options, done);
+    else if (codec === 'brotli') zlib.brotliCompress(value, options, done);
+    else zstd.zstdCompress(value, options, done);
   });
 }
 

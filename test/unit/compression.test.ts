@@ -2,7 +2,7 @@ import { gunzipSync, inflateSync, brotliDecompressSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { toColumns, encodeColumns } from '../../src/batch-codec.js';
 import { Batch } from '../../src/accumulator.js';
-import { compressBatch } from '../../src/compress-batch.js';
+import { compressBatch, POOL_FROM_BYTES } from '../../src/compress-batch.js';
 import { codecAvailable, codecProblem, compress, decompress, LEVELS, type Codec, type CompressionSettings } from '../../src/compression.js';
 import { resolveConfig } from '../../src/config.js';
 import { compressionFor } from '../../src/topics.js';
@@ -102,6 +102,25 @@ describe('compressBatch', () => {
     // The script arguments follow: compressed records travel with their field names.
     expect(batch.encoded()[0]).toBe('f');
     expect(batch.bytes).toBe(400); // what was reserved stays reserved until the batch settles
+  });
+
+  it('gives the event loop a turn between slices of work on this thread, and sends large values to the pool', async () => {
+    const values = Array.from({ length: 6 }, (_, i) => json(2000 + i));
+    const large = json(POOL_FROM_BYTES);
+    const batch = batchOf([...values.map((v) => ['payload', v]), ['payload', large]]);
+    let clock = 0;
+    // Every reading of the clock is 5 ms later: each value fills a slice, so a turn follows each.
+    const immediates: number[] = [];
+    const watch = () => {
+      immediates.push(clock);
+      if (immediates.length < 100) setImmediate(watch);
+    };
+    setImmediate(watch);
+    await compressBatch(batch, settings('gzip', 1024), () => (clock += 5));
+    // Other work ran in between values, not only after the batch.
+    expect(new Set(immediates.filter((t) => t > 0 && t < clock)).size).toBeGreaterThanOrEqual(values.length - 1);
+    for (let i = 0; i < values.length; i++) expect(gunzipSync(batch.fieldsAt(i)[1] as Buffer).toString()).toBe(values[i]);
+    expect(gunzipSync(batch.fieldsAt(values.length)[1] as Buffer).toString()).toBe(large);
   });
 
   it('leaves a value that would not shrink as it is, without an encoding field', async () => {
