@@ -4,7 +4,9 @@
  * run reports, per record: bytes the server received, Redis memory (`MEMORY USAGE` of the streams),
  * records/s, and the event loop's delay (p99, max; `monitorEventLoopDelay`) while producing. It also
  * times what compressing one full batch synchronously would have held the event loop for, the
- * alternative the producer does not take (docs/decisions.md).
+ * alternative the producer does not take, and compares where a batch's values can be compressed:
+ * on the event loop thread in slices (what the producer does) or with zlib's async API
+ * (docs/decisions.md).
  *
  *   npx tsx bench/compression.ts                 both sizes, every codec, 3 reps (≈ 1–2 min on 2 cores)
  *   npx tsx bench/compression.ts --records 5000 --reps 1
@@ -23,7 +25,8 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import zlib from 'node:zlib';
 import { Redis } from 'ioredis';
 import { startRedisServer, type ServerProcess } from '../test/support/redis-server.js';
-import { codecAvailable, LEVELS, type Codec } from '../src/compression.js';
+import { compressBatch } from '../src/compress-batch.js';
+import { codecAvailable, compress, LEVELS, type Codec, type CompressionSettings } from '../src/compression.js';
 import { BufferFullError, Producer } from '../src/index.js';
 import { Flags, UsageError } from './flags.js';
 import { deleteNamespace, serverCounters } from './server-stats.js';
@@ -35,6 +38,8 @@ const TOPIC = 'c';
 const CHUNK = 64;
 const BATCH_MAX_RECORDS = 500;
 const BATCH_MAX_BYTES = 1024 * 1024;
+/** Batches each compression strategy compresses in the strategy table. */
+const STRATEGY_BATCHES = 10;
 
 type Subject = 'none' | Codec;
 
@@ -155,6 +160,49 @@ function syncBatchMs(subject: Codec, valueBytes: number): number {
   return median(times);
 }
 
+/** Ways to compress a batch's values: the producer's, and the two it was measured against. */
+const STRATEGIES = {
+  'this thread, 1 ms slices (the producer)': async (values: Buffer[], settings: CompressionSettings) => {
+    const fields = values.map((v) => ['payload', v] as (string | Buffer)[]);
+    await compressBatch({ count: fields.length, fieldsAt: (i) => [...fields[i]!], setFieldsAt: (i, f) => (fields[i] = [...f]) }, settings);
+  },
+  'zlib async API, 4 at a time': async (values: Buffer[], settings: CompressionSettings) => {
+    let next = 0;
+    const worker = async () => {
+      while (next < values.length) await compress(settings, values[next++]!);
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
+  },
+  'zlib async API, all at once': async (values: Buffer[], settings: CompressionSettings) => {
+    await Promise.all(values.map((v) => compress(settings, v)));
+  },
+} as const;
+
+/**
+ * Each strategy compresses `batches` full batches of gzip values one after the other, with nothing
+ * else running: µs per value (wall clock) and the event loop's delay meanwhile.
+ */
+async function strategyTable(batches: number): Promise<string[]> {
+  const lines = ['| value | strategy | µs / value | loop delay p99 | loop delay max |', '|---|---|---:|---:|---:|'];
+  const settings: CompressionSettings = { codec: 'gzip', minBytes: 0, level: LEVELS.gzip.default };
+  for (const size of SIZES) {
+    const perBatch = Math.min(BATCH_MAX_RECORDS, Math.floor(BATCH_MAX_BYTES / (size + 64)));
+    const values = Array.from({ length: perBatch }, (_, i) => Buffer.from(jsonValue(size, i)));
+    for (const [name, run] of Object.entries(STRATEGIES)) {
+      await run(values.slice(0, 50), settings); // warm
+      const delay = monitorEventLoopDelay({ resolution: 1 });
+      delay.enable();
+      const t = performance.now();
+      for (let b = 0; b < batches; b++) await run(values, settings);
+      const us = ((performance.now() - t) * 1000) / (batches * perBatch);
+      delay.disable();
+      lines.push(`| ${size / 1024} KiB | ${name} | ${fmt(us)} | ${fmt(delay.percentile(99) / 1e6, 1)} ms | ${fmt(delay.max / 1e6, 1)} ms |`);
+      process.stderr.write(`strategy ${size} B ${name}: ${fmt(us)} µs/value\n`);
+    }
+  }
+  return lines;
+}
+
 const fmt = (n: number, digits = 0): string => (digits === 0 ? fmtInt(n) : n.toFixed(digits));
 
 function table(samples: Sample[], reps: number): string[] {
@@ -231,6 +279,10 @@ async function main(): Promise<void> {
     const command = `npx tsx bench/compression.ts${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
     const lines = [
       ...table(samples, reps),
+      `#### Where a batch's values are compressed (gzip, ${STRATEGY_BATCHES} full batches each, nothing else running)`,
+      '',
+      ...(await strategyTable(STRATEGY_BATCHES)),
+      '',
       `${new Date().toISOString().slice(0, 10)} · ${machine.cpu}, ${machine.cores} cores · node ${machine.node} · redis ${machine.redis} (${source}) · \`${command}\``,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
