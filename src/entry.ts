@@ -3,10 +3,11 @@
  * `XRANGE` / `XREAD` / `XREADGROUP` entry in, `{ value, key, headers }` out, the value decompressed
  * as its `encoding` field says. Exported as `redis-stream-producer/entry`.
  */
-import { decompress, ENCODING_FIELD, isCodec } from './compression.js';
+import { type Codec, decompress, ENCODING_FIELD, isCodec } from './compression.js';
 import { EntryReadError } from './errors.js';
 
 export { EntryReadError, type EntryReadErrorCode } from './errors.js';
+export type { Codec } from './compression.js';
 
 /** An entry's fields as a client returns them: `[name, value, name, value, …]`. */
 export type EntryFields = readonly (string | Buffer)[];
@@ -20,7 +21,7 @@ export interface EntryRecord<T extends string | Buffer> {
   /** The headers (`h:<name>` fields), by name. */
   headers: Record<string, T>;
   /** The codec the value was stored with (the entry's `encoding` field); absent when stored as it is. */
-  encoding?: string;
+  encoding?: Codec;
 }
 
 export interface ReadEntryOptions {
