@@ -122,6 +122,21 @@ describe('compressed payloads', () => {
     }
   });
 
+  it('an entry whose compressed body was damaged in Redis reads back as an EntryReadError naming the field', async () => {
+    const producer = res.producer({ topics: { d: { shards: 1, compression: { codec: 'gzip' } } } });
+    const admin = res.admin();
+    const ack = delivered(await producer.send({ topic: 'd', value: jsonValue(2048, 8), key: 'k' }));
+    const [fields] = await rawEntries(admin, ack.stream);
+    const body = Buffer.from(fieldOf(fields!, 'payload')!);
+    body[body.length - 6]! ^= 0xff; // gzip's CRC-32 no longer matches
+    await admin.xadd(ack.stream, '*', 'payload', body, 'encoding', 'gzip', 'key', 'k');
+    const [, damaged] = await rawEntries(admin, ack.stream);
+    expect(() => readEntry(damaged!)).toThrow(expect.objectContaining({ name: 'EntryReadError', code: 'ERR_ENTRY_CORRUPT', field: 'payload' }));
+    // Read as text (a client's default), the body is damaged on the way: the message says so.
+    const [asText] = (await admin.xrange(ack.stream, ack.id, ack.id)) as [string, string[]][];
+    expect(() => readEntry(asText![1])).toThrow(/read entries as Buffers/);
+  });
+
   it('zstd is written where Node has it, and refused before anything is written where it does not', async () => {
     if (codecAvailable('zstd')) {
       const producer = res.producer({ topics: { z: { shards: 1, compression: { codec: 'zstd' } } } });
