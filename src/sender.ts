@@ -12,7 +12,7 @@ import { whenReady, withDeadline } from './connection.js';
 import { DeliveryError, ProducerError } from './errors.js';
 import type { EventSink } from './events.js';
 import type { StickyShardChooser } from './partitioner.js';
-import { compressBatch } from './compress-batch.js';
+import { BatchCompressor } from './compress-batch.js';
 import { classifyRedisError } from './redis-errors.js';
 import { mayRetry } from './retry-policy.js';
 import { waitArgs, type Scripts, type WaitArgs } from './scripts.js';
@@ -68,6 +68,7 @@ export class Sender {
   /** Parks batches that expired while waiting for their turn. */
   private readonly sweeper: NodeJS.Timeout;
   private readonly outcomes: BatchOutcomes;
+  private readonly compressor = new BatchCompressor();
 
   constructor(private readonly deps: SenderDeps) {
     this.queue = new PQueue({ concurrency: deps.config.maxInFlight });
@@ -224,7 +225,7 @@ export class Sender {
     let last: { cause: unknown; code: string; retriable: boolean } | undefined;
     // Here, not when the record is accepted: `produce()` stays synchronous and cheap, and the
     // values of a batch go to zlib's thread pool together (docs/decisions.md, compression).
-    if (topic.compression !== undefined) await compressBatch(batch, topic.compression);
+    if (topic.compression !== undefined) await this.compressor.compress(batch, topic.compression);
     for (;;) {
       if (this.abortedWith) {
         await this.outcomes.giveUp(state, batch, this.abortedWith, this.abortedWith.code, false);

@@ -2,7 +2,7 @@ import { gunzipSync, inflateSync, brotliDecompressSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { toColumns, encodeColumns } from '../../src/batch-codec.js';
 import { Batch } from '../../src/accumulator.js';
-import { compressBatch, POOL_FROM_BYTES } from '../../src/compress-batch.js';
+import { BatchCompressor, compressBatch, POOL_FROM_BYTES } from '../../src/compress-batch.js';
 import { codecAvailable, codecProblem, compress, decompress, LEVELS, type Codec, type CompressionSettings } from '../../src/compression.js';
 import { resolveConfig } from '../../src/config.js';
 import { compressionFor } from '../../src/topics.js';
@@ -121,6 +121,21 @@ describe('compressBatch', () => {
     expect(new Set(immediates.filter((t) => t > 0 && t < clock)).size).toBeGreaterThanOrEqual(values.length - 1);
     for (let i = 0; i < values.length; i++) expect(gunzipSync(batch.fieldsAt(i)[1] as Buffer).toString()).toBe(values[i]);
     expect(gunzipSync(batch.fieldsAt(values.length)[1] as Buffer).toString()).toBe(large);
+  });
+
+  it("a producer's compressor takes one batch at a time, so one slice per turn of the loop holds across shards", async () => {
+    const read: string[] = [];
+    const tracked = (name: string) => {
+      const batch = batchOf(Array.from({ length: 3 }, (_, i) => ['payload', json(1500 + i)]));
+      const fieldsAt = batch.fieldsAt.bind(batch);
+      batch.fieldsAt = (i) => (read.push(`${name}${i}`), fieldsAt(i));
+      return batch;
+    };
+    let clock = 0;
+    const compressor = new BatchCompressor(() => (clock += 5)); // every value fills a slice
+    const saved = await Promise.all([compressor.compress(tracked('a'), settings('gzip', 1024)), compressor.compress(tracked('b'), settings('gzip', 1024))]);
+    expect(read).toEqual(['a0', 'a1', 'a2', 'b0', 'b1', 'b2']);
+    expect(saved.every((bytes) => bytes > 2000)).toBe(true);
   });
 
   it('leaves a value that would not shrink as it is, without an encoding field', async () => {
