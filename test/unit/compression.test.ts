@@ -128,7 +128,10 @@ describe('compressBatch', () => {
     const tracked = (name: string) => {
       const batch = batchOf(Array.from({ length: 3 }, (_, i) => ['payload', json(1500 + i)]));
       const fieldsAt = batch.fieldsAt.bind(batch);
-      batch.fieldsAt = (i) => (read.push(`${name}${i}`), fieldsAt(i));
+      batch.fieldsAt = (i) => {
+        read.push(`${name}${i}`);
+        return fieldsAt(i);
+      };
       return batch;
     };
     let clock = 0;
