@@ -223,8 +223,8 @@ export class Sender {
     const callTimeout = () => Math.max(1, Math.min(config.requestTimeoutMs, deadline - now()));
     /** The last failure worth reporting: a call cut short by the batch's deadline says less than the one before it. */
     let last: { cause: unknown; code: string; retriable: boolean } | undefined;
-    // Here, not when the record is accepted: `produce()` stays synchronous and cheap, and the
-    // values of a batch go to zlib's thread pool together (docs/decisions.md, compression).
+    // Here, once, not when the record is accepted: `produce()` stays synchronous and cheap, and a
+    // retry or a parked copy carries the same bytes (docs/decisions.md, Compression).
     if (topic.compression !== undefined) await this.compressor.compress(batch, topic.compression);
     for (;;) {
       if (this.abortedWith) {
