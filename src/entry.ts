@@ -3,7 +3,7 @@
  * `XRANGE` / `XREAD` / `XREADGROUP` entry in, `{ value, key, headers }` out, the value decompressed
  * as its `encoding` field says. Exported as `redis-stream-producer/entry`.
  */
-import { type Codec, decompress, ENCODING_FIELD, isCodec } from './compression.js';
+import { type Codec, codecAvailable, codecProblem, decompress, ENCODING_FIELD, isCodec } from './compression.js';
 import { EntryReadError } from './errors.js';
 
 export { EntryReadError, type EntryReadErrorCode } from './errors.js';
@@ -61,6 +61,9 @@ export function readEntry(fields: EntryFields, options: ReadEntryOptions = {}): 
   }
   if (!isCodec(encoding)) {
     throw new EntryReadError('ERR_ENTRY_UNKNOWN_ENCODING', ENCODING_FIELD, `Unreadable entry: expected \`encoding\` to be one of gzip, deflate, brotli, zstd, got ${JSON.stringify(encoding)}`);
+  }
+  if (!codecAvailable(encoding)) {
+    throw new EntryReadError('ERR_ENTRY_UNKNOWN_ENCODING', ENCODING_FIELD, `Unreadable entry here: its \`encoding\` is "${encoding}", and ${codecProblem(encoding)}`);
   }
   let value: Buffer;
   try {

@@ -133,7 +133,8 @@ export type EntryReadErrorCode = 'ERR_ENTRY_NO_PAYLOAD' | 'ERR_ENTRY_UNKNOWN_ENC
 
 /**
  * A stream entry `readEntry` cannot turn back into a record: no `payload` field, an `encoding` it
- * does not know, or a compressed body that does not decompress. `field` names the field at fault.
+ * does not know (or one this Node cannot decode: zstd before Node 22.15), or a compressed body that
+ * does not decompress. `field` names the field at fault.
  */
 export class EntryReadError extends ProducerError {
   /** What is wrong with the entry. */

@@ -1,7 +1,8 @@
-import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import zlib, { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { EntryReadError, readEntry } from '../../src/entry.js';
 import { ProducerError } from '../../src/errors.js';
+import { codecAvailable } from '../../src/compression.js';
 
 const value = JSON.stringify({ items: Array.from({ length: 50 }, (_, i) => ({ i, name: `item ${i}` })) });
 
@@ -54,6 +55,17 @@ describe('readEntry', () => {
     const err = readError(['payload', 'x', 'encoding', 'lz4']);
     expect(err).toMatchObject({ code: 'ERR_ENTRY_UNKNOWN_ENCODING', field: 'encoding' });
     expect(err.message).toBe('Unreadable entry: expected `encoding` to be one of gzip, deflate, brotli, zstd, got "lz4"');
+  });
+
+  it('reads zstd where Node has it, and says this Node cannot where it does not', () => {
+    if (codecAvailable('zstd')) {
+      const z = zlib as unknown as { zstdCompressSync(b: Buffer): Buffer };
+      expect(readEntry(['payload', z.zstdCompressSync(Buffer.from(value)), 'encoding', 'zstd'])).toMatchObject({ value, encoding: 'zstd' });
+    } else {
+      const err = readError(['payload', Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), 'encoding', 'zstd']);
+      expect(err).toMatchObject({ code: 'ERR_ENTRY_UNKNOWN_ENCODING', field: 'encoding' });
+      expect(err.message).toMatch(/^Unreadable entry here: its `encoding` is "zstd", and codec "zstd" needs a Node\.js whose zlib has zstdCompress/);
+    }
   });
 
   it('refuses a corrupt body with the zlib error as its cause', () => {
