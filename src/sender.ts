@@ -63,12 +63,13 @@ export class Sender {
   private readonly wait: WaitArgs | undefined;
   /** The client was ready once (for a Cluster: with every master connection open). */
   private connected = false;
+  /** Compresses the batches of compressed topics, one at a time (compress-batch.ts). */
+  private readonly compressor = new BatchCompressor();
   /** Set by `abort()`: batches stop retrying and unsent ones are parked or fail with this error. */
   private abortedWith: ProducerError | undefined;
   /** Parks batches that expired while waiting for their turn. */
   private readonly sweeper: NodeJS.Timeout;
   private readonly outcomes: BatchOutcomes;
-  private readonly compressor = new BatchCompressor();
 
   constructor(private readonly deps: SenderDeps) {
     this.queue = new PQueue({ concurrency: deps.config.maxInFlight });
