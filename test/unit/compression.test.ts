@@ -99,8 +99,9 @@ describe('compressBatch', () => {
     expect(c!.filter((_, i) => i !== 1)).toEqual(['payload', 'encoding', 'gzip', 'key', 'k1']);
     expect(d!.filter((_, i) => i !== 1)).toEqual(['payload', 'encoding', 'gzip', 'key', 'k2', 'h:source', 'api']);
     expect(gunzipSync(d![1] as Buffer).toString()).toBe(big);
-    // The script arguments follow: compressed records travel with their field names.
-    expect(batch.encoded()[0]).toBe('f');
+    // The script arguments follow: they carry the compressed bytes and the `encoding` field.
+    expect(batch.encoded()).toContain(d![1]);
+    expect(batch.encoded()).toContain('encoding');
     expect(batch.bytes).toBe(400); // what was reserved stays reserved until the batch settles
   });
 
@@ -147,6 +148,6 @@ describe('compressBatch', () => {
     const batch = batchOf([['payload', incompressible, 'key', 'k']]);
     expect(await compressBatch(batch, settings('gzip'))).toBe(0);
     expect(batch.fieldsAt(0)).toEqual(['payload', incompressible, 'key', 'k']);
-    expect(encodeColumns(batch.columns)[0]).toBe('kv');
+    expect(encodeColumns(batch.columns)).not.toContain('encoding');
   });
 });
