@@ -2,7 +2,7 @@
  * Per-shard record buffers. Pure bookkeeping: records go into the shard's open batch, which closes
  * when it reaches `batchMaxRecords` or `batchMaxBytes`. Timers and sending live in `sender.ts`, a shard's other state in `shard-state.ts`.
  */
-import { addToColumns, emptyColumns, encodeColumns, fieldsAt, type BufferedRecord, type RecordColumns } from './batch-codec.js';
+import { addToColumns, emptyColumns, encodeColumns, fieldsAt, setFieldsAt, type BufferedRecord, type RecordColumns, type RecordFields } from './batch-codec.js';
 
 /** Settles one awaited record. */
 export interface Waiter<T> {
@@ -49,6 +49,12 @@ export class Batch<T> {
   /** Record i's XADD field list (for parking it). */
   fieldsAt(i: number): (string | Buffer)[] {
     return fieldsAt(this.columns, i);
+  }
+
+  /** Replaces record i's fields (its value compressed); `bytes` keeps what was reserved for it. */
+  setFieldsAt(i: number, fields: RecordFields): void {
+    setFieldsAt(this.columns, i, fields);
+    this.encodedArgs = undefined;
   }
 
   /** The records as `publish-batch.lua` arguments, encoded once (a retry sends the same). */

@@ -58,6 +58,14 @@ export function addToColumns(columns: RecordColumns, record: BufferedRecord): vo
   }
 }
 
+/** Replaces record i's fields with `fields` (its value compressed): it then keeps a whole field list. */
+export function setFieldsAt(columns: RecordColumns, i: number, fields: RecordFields): void {
+  if (columns.extras?.[i] === undefined && columns.keys[i] !== undefined) columns.keyed--;
+  (columns.extras ??= [])[i] = fields;
+  columns.values[i] = undefined;
+  columns.keys[i] = undefined;
+}
+
 /** Splits field lists into columns (the reference form; `Batch` fills its columns as records arrive). */
 export function toColumns(records: readonly RecordFields[]): RecordColumns {
   const columns = emptyColumns();

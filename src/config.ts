@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { isIoredisClient } from './client-kind.js';
+import { CODECS, codecProblem, LEVELS } from './compression.js';
 import { redactCredentials } from './credentials.js';
 import { ConfigError } from './errors.js';
 import { nameProblem, RESERVED_TOPICS } from './names.js';
@@ -38,11 +39,43 @@ const trimSchema = z.strictObject({
 /** Stream trimming (`trim`, `topics[name].trim`): `{ strategy: 'maxlen' | 'minid', threshold, exact? }`. */
 export type TrimOptions = z.input<typeof trimSchema>;
 
+/** Payload compression (`compression`, `topics[name].compression`); see docs/configuration.md. */
+const compressionSchema = z
+  .strictObject({
+    codec: z
+      .enum(['none', ...CODECS])
+      .default('none')
+      .describe(
+        "`none`: values are stored as they are. Otherwise values of at least `minBytes` are compressed with this codec (`zstd` only where the running Node's zlib has it) and the entry's `encoding` field names it; a value that would not shrink is stored as it is.",
+      ),
+    minBytes: int(0, 512 * 1024 * 1024)
+      .default(1024)
+      .describe('Values shorter than this (in bytes) are stored as they are: each compression has a fixed cost (tens of µs) that small values do not repay.'),
+    level: z.number({ error: 'expected an integer level' }).int('expected an integer level').optional().meta({
+      description: 'Codec level: gzip and deflate 1–9 (default 6), brotli 0–11 (default 4), zstd 1–22 (default 3). Higher: smaller, slower.',
+      accepts: "integer in the codec's range",
+    }),
+  })
+  .superRefine((c, ctx) => {
+    if (c.codec === 'none') return;
+    const problem = codecProblem(c.codec);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['codec'], message: `${problem}, got "zstd"` });
+    if (c.level === undefined) return;
+    const { min, max } = LEVELS[c.codec];
+    if (c.level < min || c.level > max) {
+      ctx.addIssue({ code: 'custom', path: ['level'], message: `expected an integer from ${min} to ${max} for codec "${c.codec}", got ${c.level} (number)` });
+    }
+  });
+/** Payload compression: `{ codec?: 'none' | 'gzip' | 'deflate' | 'brotli' | 'zstd', minBytes?, level? }`. */
+export type CompressionOptions = z.input<typeof compressionSchema>;
+
 const topicSchema = z.strictObject({
   /** Shards (streams) of this topic; must agree with what Redis records for the topic. */
   shards: int(1, 16384).optional(),
   /** Trimming for this topic; overrides the producer-wide `trim`. `null` turns trimming off. */
   trim: trimSchema.nullable().optional(),
+  /** Compression for this topic; replaces the producer-wide `compression` as a whole. */
+  compression: compressionSchema.optional(),
 });
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
@@ -101,8 +134,9 @@ export const producerConfigSchema = z.strictObject({
   namespace: name('namespace').default('rsp').describe('First part of every key. No `{`, `}`, `:` or whitespace, at most 128 characters.'),
   defaultShards: int(1, 16384).default(16).describe("Shards (streams) of a topic not listed in `topics`. A topic's shard count is fixed once its first batch records it in Redis."),
   topics: z.record(topicName, topicSchema).default({}).meta({
-    description: 'Per-topic overrides, by topic name: `{ shards?, trim? }`. `trim: null` turns the producer-wide `trim` off for that topic.',
-    accepts: '`{ [topic]: { shards?, trim? } }`',
+    description:
+      "Per-topic overrides, by topic name: `{ shards?, trim?, compression? }`. `trim: null` turns the producer-wide `trim` off for that topic; a topic's `compression` replaces the producer-wide one as a whole (`{ codec: 'none' }` turns it off).",
+    accepts: '`{ [topic]: { shards?, trim?, compression? } }`',
   }),
   trim: trimSchema.optional().meta({
     description:
@@ -169,6 +203,8 @@ export const producerConfigSchema = z.strictObject({
   ackReplicas: int(1, 100).default(1).describe("With `acks: 'all'`: how many replicas must have each batch."),
   /** Parking undeliverable records in Redis (or a local journal) and replaying them. */
   compensation: compensationSchema.prefault({}),
+  /** Compressing large values before they are written (per topic: `topics[name].compression`). */
+  compression: compressionSchema.prefault({}),
   maxRecordBytes: int(1, 512 * 1024 * 1024)
     .default(1024 * 1024)
     .describe('Largest record: value + key + header names and values, in bytes. At most `bufferMaxBytes`.'),

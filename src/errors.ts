@@ -127,3 +127,22 @@ export class ListenerError extends ProducerError {
     this.event = event;
   }
 }
+
+/** Why a stream entry could not be read back (`readEntry`). */
+export type EntryReadErrorCode = 'ERR_ENTRY_NO_PAYLOAD' | 'ERR_ENTRY_UNKNOWN_ENCODING' | 'ERR_ENTRY_CORRUPT';
+
+/**
+ * A stream entry `readEntry` cannot turn back into a record: no `payload` field, an `encoding` it
+ * does not know (or one this Node cannot decode: zstd before Node 22.15), or a compressed body that
+ * does not decompress. `field` names the field at fault.
+ */
+export class EntryReadError extends ProducerError {
+  /** What is wrong with the entry. */
+  declare readonly code: EntryReadErrorCode;
+  /** The entry field at fault: `payload` or `encoding`. */
+  readonly field: string;
+  constructor(code: EntryReadErrorCode, field: string, message: string, cause?: unknown) {
+    super(message, code, { cause });
+    this.field = field;
+  }
+}

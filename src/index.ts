@@ -5,7 +5,7 @@ export type { DeliveredAck, SendAck, SpilledAck } from './acks.js';
 export type { CompensationEntry } from './compensation/entry.js';
 export type { CompensationStats, ListOptions, PurgeOptions } from './compensation/store.js';
 export type { ReplayRound } from './compensation/replayer.js';
-export type { ProducerConfig, TrimOptions } from './config.js';
+export type { CompressionOptions, ProducerConfig, TrimOptions } from './config.js';
 export type { ProducerRecord } from './record.js';
 export type { PartitionerFn } from './partitioner.js';
 export type {
@@ -26,12 +26,14 @@ export {
   BufferFullError,
   ConfigError,
   DeliveryError,
+  EntryReadError,
   InvalidRecordError,
   ListenerError,
   ProducerClosedError,
   ProducerError,
   RequestTimeoutError,
   TopicConfigError,
+  type EntryReadErrorCode,
   type FailedBatch,
   type Persisted,
 } from './errors.js';

@@ -164,7 +164,7 @@ export function encodeWithSchema(input: unknown, limits: { maxRecordBytes: numbe
   return { topic: record.topic, key, shard: record.shard, value: record.value, fields, size };
 }
 
-/** Reads an entry's field list back into a record (for consumers, tests and replay). */
+/** Reads an uncompressed entry's field list back into a record (tests); consumers use `readEntry` (src/entry.ts). */
 export function decodeEntry(fields: readonly string[]): { value: string; key?: string; headers: Record<string, string> } {
   const headers: Record<string, string> = {};
   let value = '';

@@ -13,6 +13,7 @@ import { DeliveryError, ProducerError } from './errors.js';
 import type { EventSink } from './events.js';
 import { releaseIdle, type IdleReleaseHooks } from './idle-release.js';
 import type { StickyShardChooser } from './partitioner.js';
+import { BatchCompressor } from './compress-batch.js';
 import { classifyRedisError } from './redis-errors.js';
 import { mayRetry } from './retry-policy.js';
 import { waitArgs, type Scripts, type WaitArgs } from './scripts.js';
@@ -65,6 +66,8 @@ export class Sender {
   private readonly wait: WaitArgs | undefined;
   /** The client was ready once (for a Cluster: with every master connection open). */
   private connected = false;
+  /** Compresses the batches of compressed topics, one at a time (compress-batch.ts). */
+  private readonly compressor = new BatchCompressor();
   /** Set by `abort()`: batches stop retrying and unsent ones are parked or fail with this error. */
   private abortedWith: ProducerError | undefined;
   /** Parks batches that expired while waiting for their turn. */
@@ -234,6 +237,9 @@ export class Sender {
     const callTimeout = () => Math.max(1, Math.min(config.requestTimeoutMs, deadline - now()));
     /** The last failure worth reporting: a call cut short by the batch's deadline says less than the one before it. */
     let last: { cause: unknown; code: string; retriable: boolean } | undefined;
+    // Here, once, not when the record is accepted: `produce()` stays synchronous and cheap, and a
+    // retry or a parked copy carries the same bytes (docs/decisions.md, Compression).
+    if (topic.compression !== undefined) await this.compressor.compress(batch, topic.compression);
     for (;;) {
       if (this.abortedWith) {
         await this.outcomes.giveUp(state, batch, this.abortedWith, this.abortedWith.code, false);

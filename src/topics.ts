@@ -1,3 +1,4 @@
+import { LEVELS, type CompressionSettings } from './compression.js';
 import type { ResolvedConfig } from './config.js';
 import { TopicConfigError } from './errors.js';
 import { streamKey, topicMetaKey } from './keys.js';
@@ -22,6 +23,8 @@ export class TopicState<S> {
     readonly shards: number,
     readonly trim: TrimArgs,
     namespace: string,
+    /** How this topic's values are compressed; undefined: stored as they are. */
+    readonly compression: CompressionSettings | undefined = undefined,
   ) {
     this.streams = Array.from({ length: shards }, (_, shard) => streamKey(namespace, name, shard));
     this.metaKey = topicMetaKey(namespace, name);
@@ -69,17 +72,23 @@ export function trimFor(config: Pick<ResolvedConfig, 'topics' | 'trim'>, topic: 
   return trimArgs(override?.trim === undefined ? config.trim : override.trim);
 }
 
+/** The compression of `topic`: its own setting, else the producer-wide one; undefined for `none`. */
+export function compressionFor(config: Pick<ResolvedConfig, 'topics' | 'compression'>, topic: string): CompressionSettings | undefined {
+  const { codec, minBytes, level } = config.topics[topic]?.compression ?? config.compression;
+  return codec === 'none' ? undefined : { codec, minBytes, level: level ?? LEVELS[codec].default };
+}
+
 /** Creates topic states on first use, from the per-topic overrides or the defaults. */
 export class TopicRegistry<S> {
   private readonly topics = new Map<string, TopicState<S>>();
 
-  constructor(private readonly config: Pick<ResolvedConfig, 'namespace' | 'defaultShards' | 'topics' | 'trim'>) {}
+  constructor(private readonly config: Pick<ResolvedConfig, 'namespace' | 'defaultShards' | 'topics' | 'trim' | 'compression'>) {}
 
   get(name: string): TopicState<S> {
     let topic = this.topics.get(name);
     if (topic === undefined) {
       const override = this.config.topics[name];
-      topic = new TopicState<S>(name, override?.shards ?? this.config.defaultShards, trimFor(this.config, name), this.config.namespace);
+      topic = new TopicState<S>(name, override?.shards ?? this.config.defaultShards, trimFor(this.config, name), this.config.namespace, compressionFor(this.config, name));
       this.topics.set(name, topic);
     }
     return topic;

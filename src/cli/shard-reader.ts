@@ -1,15 +1,14 @@
 import type { Cluster, Redis } from 'ioredis';
 import { withDeadline } from '../connection.js';
 import { streamKey } from '../keys.js';
-import { fieldText } from './field-text.js';
 import type { ShardEntry } from './stream-ids.js';
 
 const TIMEOUT_MS = 5_000;
 
 type RawEntries = [id: Buffer, fields: Buffer[]][];
 
-/** Entries read as bytes, so a value that is not UTF-8 keeps every byte (`fieldText`). */
-const toEntries = (raw: RawEntries, shard: number): ShardEntry[] => raw.map(([id, fields]) => ({ shard, id: id.toString(), fields: fields.map(fieldText) }));
+/** Entries read as bytes, so a compressed value or one that is not UTF-8 keeps every byte. */
+const toEntries = (raw: RawEntries, shard: number): ShardEntry[] => raw.map(([id, fields]) => ({ shard, id: id.toString(), fields }));
 
 /** Reads a topic's shard streams; every call has a deadline. On a cluster each read goes to its shard's master. */
 export class ShardReader {

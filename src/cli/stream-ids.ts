@@ -1,4 +1,3 @@
-import type { FieldText } from './field-text.js';
 /**
  * Redis stream ids (`<ms>-<seq>`) compared as numbers, so entries of several shards can be merged
  * in id order. Ids of different shards are independent: two shards can hold the same id.
@@ -22,8 +21,8 @@ function split(id: string): [bigint, bigint] {
 export interface ShardEntry {
   shard: number;
   id: string;
-  /** Field names and values, as text or, for bytes that are not UTF-8, base64 (`fieldText`). */
-  fields: FieldText[];
+  /** Field names and values as read (`entry-view.ts` decodes them). */
+  fields: (string | Buffer)[];
 }
 
 /** Sorts entries of many shards by id; equal ids by shard number, so the order is deterministic. */

@@ -172,6 +172,23 @@ describe('rsp produce → rsp tail', () => {
     expect(lines(tailed.stdout)[0]).toMatch(/^\d+-\d+ shard=\d+ {2}1$/);
   });
 
+  it('tail decodes compressed values through readEntry, and marks an entry it cannot read instead of stopping', async () => {
+    const producer = resources.producer({ topics: { zipped: { shards: 2, compression: { codec: 'brotli', minBytes: 100 } } } });
+    const ns = (producer as unknown as { config: { namespace: string } }).config.namespace;
+    const value = JSON.stringify({ items: Array.from({ length: 40 }, (_, i) => ({ i, name: `item ${i}` })) });
+    const ack = await producer.send({ topic: 'zipped', key: 'k', value, shard: 0 });
+    expect(ack.status).toBe('delivered');
+    await resources.admin().xadd(`{${ns}:zipped:1}`, '*', 'payload', Buffer.from([0xff, 1]), 'encoding', 'gzip');
+
+    const tailed = await rsp(['tail', '--namespace', ns, '--topic', 'zipped', '--json']);
+    expect(tailed.code, tailed.stderr).toBe(0);
+    const views = lines(tailed.stdout).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(views).toEqual([
+      expect.objectContaining({ shard: 0, key: 'k', value, encoding: 'brotli' }),
+      expect.objectContaining({ shard: 1, value: { base64: '/wE=' }, encoding: 'gzip', unreadable: 'ERR_ENTRY_CORRUPT' }),
+    ]);
+  });
+
   it('tail into a reader that stops early (`| head -1`): no EPIPE trace, exit 0', async () => {
     const ns = uniqueNamespace();
     const produced = await rsp(['produce', '--namespace', ns, '--topic', 'pipe'], { input: `${Array.from({ length: 3000 }, (_, i) => `line ${i}`).join('\n')}\n` });

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 /** The pure parts of the `rsp` CLI, and its argument handling, without Redis or a child process. */
 import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
@@ -5,7 +6,6 @@ import { describe, expect, it } from 'vitest';
 import { slotOwners } from '../../src/cli/cluster-map.js';
 import { COMMANDS } from '../../src/cli/commands/index.js';
 import { entryLine, viewEntry } from '../../src/cli/entry-view.js';
-import { fieldText } from '../../src/cli/field-text.js';
 import { keyPath, parseLine } from '../../src/cli/input.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { progressLine } from '../../src/cli/progress.js';
@@ -114,9 +114,20 @@ describe('entry output', () => {
     expect(entryLine(view)).toBe('1-0 shard=3 key="user 42" h:source=api extra=x  {"a":1}');
     expect(entryLine(viewEntry({ shard: 0, id: '2-0', fields: ['payload', 'hi'] }, ''))).toBe('2-0 shard=0  hi');
     // Bytes that are not UTF-8 keep every byte: base64, in JSON as an object, in text with a prefix.
-    const binary = viewEntry({ shard: 1, id: '3-0', fields: ['payload', fieldText(Buffer.from([0xff, 0x00, 0x41])), 'h:ok', fieldText(Buffer.from('é'))] }, '');
+    const binary = viewEntry({ shard: 1, id: '3-0', fields: ['payload', Buffer.from([0xff, 0x00, 0x41]), 'h:ok', Buffer.from('é')] }, '');
     expect(JSON.parse(JSON.stringify(binary))).toMatchObject({ value: { base64: '/wBB' }, headers: { ok: 'é' } });
     expect(entryLine(binary)).toBe('3-0 shard=1 h:ok=é  base64:/wBB');
+  });
+
+  it('decodes a compressed value through readEntry, and shows an unreadable one as stored with the reason', () => {
+    const value = JSON.stringify({ text: 'x'.repeat(500) });
+    const view = viewEntry({ shard: 0, id: '4-0', fields: ['payload', gzipSync(value), 'encoding', 'gzip', 'key', 'k', 'h:encoding', 'h'] }, '');
+    expect(view).toEqual({ id: '4-0', shard: 0, stream: '', key: 'k', headers: { encoding: 'h' }, value, encoding: 'gzip' });
+    expect(entryLine(view)).toBe(`4-0 shard=0 key=k h:encoding=h encoding=gzip  ${value}`);
+    const corrupt = viewEntry({ shard: 0, id: '5-0', fields: ['payload', Buffer.from([0xff, 1]), 'encoding', 'gzip'] }, '');
+    expect(corrupt).toMatchObject({ value: { base64: '/wE=' }, encoding: 'gzip', unreadable: 'ERR_ENTRY_CORRUPT' });
+    expect(entryLine(corrupt)).toBe('5-0 shard=0 encoding=gzip unreadable=ERR_ENTRY_CORRUPT  base64:/wE=');
+    expect(entryLine(viewEntry({ shard: 0, id: '6-0', fields: ['payload', 'x', 'encoding', 'lz4'] }, ''))).toBe('6-0 shard=0 encoding=lz4 unreadable=ERR_ENTRY_UNKNOWN_ENCODING  x');
   });
 
   it('formats the progress line, tables and sizes', () => {

@@ -31,7 +31,12 @@ function typeErrors(files: Map<string, string>): string[] {
     skipLibCheck: true,
     types: ['node'],
     baseUrl: root,
-    paths: { 'redis-stream-producer': ['src/index.ts'], 'redis-stream-producer/otel': ['src/otel.ts'], 'redis-stream-producer/admin': ['src/admin/index.ts'] },
+    paths: {
+      'redis-stream-producer': ['src/index.ts'],
+      'redis-stream-producer/otel': ['src/otel.ts'],
+      'redis-stream-producer/admin': ['src/admin/index.ts'],
+      'redis-stream-producer/entry': ['src/entry.ts'],
+    },
   };
   const host = ts.createCompilerHost(options);
   const read = host.readFile.bind(host);

@@ -97,10 +97,18 @@ describe('published package (npm pack --dry-run)', () => {
     try {
       const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', scratch], { cwd: root, timeout: 60_000, maxBuffer: 16 << 20 });
       const tarball = join(scratch, (JSON.parse(stdout) as { filename: string }[])[0]!.filename);
-      const check = "m.Producer.name + ' ' + typeof a.balanceTopic";
+      const check = "m.Producer.name + ' ' + typeof a.balanceTopic + ' ' + typeof e.readEntry";
       for (const [kind, file, code] of [
-        ['module', 'check.mjs', `import * as m from 'redis-stream-producer'; import * as a from 'redis-stream-producer/admin'; process.stdout.write(${check});`],
-        ['commonjs', 'check.cjs', `const m = require('redis-stream-producer'); const a = require('redis-stream-producer/admin'); process.stdout.write(${check});`],
+        [
+          'module',
+          'check.mjs',
+          `import * as m from 'redis-stream-producer'; import * as a from 'redis-stream-producer/admin'; import * as e from 'redis-stream-producer/entry'; process.stdout.write(${check});`,
+        ],
+        [
+          'commonjs',
+          'check.cjs',
+          `const m = require('redis-stream-producer'); const a = require('redis-stream-producer/admin'); const e = require('redis-stream-producer/entry'); process.stdout.write(${check});`,
+        ],
       ] as const) {
         const project = join(scratch, kind);
         mkdirSync(project);
@@ -108,7 +116,7 @@ describe('published package (npm pack --dry-run)', () => {
         await run('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts'], { cwd: project, timeout: 120_000, maxBuffer: 16 << 20 });
         writeFileSync(join(project, file), code);
         const loaded = await run(process.execPath, ['--no-warnings', file], { cwd: project, timeout: 30_000 });
-        expect(loaded.stdout, kind).toBe('Producer function');
+        expect(loaded.stdout, kind).toBe('Producer function function');
       }
     } finally {
       rmSync(scratch, { recursive: true, force: true });

@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 /**
  * The sender's delivery rules, one by one, against a fake script layer and fake timers: no Redis.
  * (The same rules against a real server: test/integration/standalone/exactly-once.test.ts.)
@@ -21,6 +22,7 @@ interface Call {
   stream: string;
   seq: number | undefined;
   count: number;
+  args: (string | Buffer | number)[];
   settle(outcome: 'ok' | Error): void;
 }
 
@@ -29,12 +31,13 @@ class FakeScripts implements Scripts {
   readonly calls: Call[] = [];
   readonly checks: { stateKey: string; seq: number }[] = [];
   landed = false;
-  publishBatch(stream: string, _trim: unknown, idem: { seq: number } | undefined, count: number): Promise<PublishReply> {
+  publishBatch(stream: string, _trim: unknown, idem: { seq: number } | undefined, count: number, args: (string | Buffer | number)[]): Promise<PublishReply> {
     return new Promise((resolve, reject) => {
       this.calls.push({
         stream,
         seq: idem?.seq,
         count,
+        args,
         settle: (outcome) => (outcome === 'ok' ? resolve(reply(count)) : reject(outcome)),
       });
     });
@@ -207,6 +210,25 @@ describe('Sender', () => {
     expect(scripts.ensureCalls).toBe(2);
     scripts.calls[0]!.settle('ok');
     await expect(ack).resolves.toMatchObject({ status: 'delivered' });
+  });
+
+  it('compresses a batch once, before its first call: a retry and the parked copy carry the same bytes', async () => {
+    const { scripts, send, parked } = setup({ deliveryTimeoutMs: 500, compression: { codec: 'gzip', minBytes: 100 } });
+    const value = JSON.stringify(Array.from({ length: 20 }, (_, i) => ({ i, name: `item ${i}` })));
+    const ack = send(0, value);
+    await vi.advanceTimersByTimeAsync(0);
+    const first = scripts.calls[0]!.args;
+    // Whatever the layout: the compressed value and the field naming its codec are in the arguments.
+    const body = first.find((arg): arg is Buffer => Buffer.isBuffer(arg))!;
+    expect(gunzipSync(body).toString()).toBe(value);
+    expect(first).toContain('encoding');
+    expect(first).toContain('gzip');
+    scripts.calls[0]!.settle(lostReply());
+    await vi.advanceTimersByTimeAsync(20);
+    expect(scripts.calls[1]!.args).toBe(first);
+    scripts.calls[1]!.settle(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'));
+    await expect(ack).resolves.toMatchObject({ status: 'spilled' });
+    expect(parked[0]!.map((e) => e.fields)).toEqual([['payload', body, 'encoding', 'gzip']]);
   });
 });
 

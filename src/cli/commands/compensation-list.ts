@@ -3,7 +3,6 @@ import { booleanFlag, integerFlag, topicFlag } from '../args.js';
 import type { Command } from '../command.js';
 import { withCompensation } from '../compensation-producer.js';
 import { recordText, viewEntry } from '../entry-view.js';
-import { fieldText } from '../field-text.js';
 import { EXIT } from '../exit-codes.js';
 import { println } from '../io.js';
 
@@ -31,9 +30,9 @@ export const compensationList: Command = {
     const count = integerFlag(ctx.args, 'count', { min: 1, max: 100_000 }) ?? 100;
     const entries = await withCompensation(ctx, topic, (p) => p.compensation.list(topic, { dead, offset, count }));
     for (const entry of entries) {
-      const view = viewEntry({ shard: entry.shard, id: entry.id, fields: entry.fields.map(fieldText) }, '');
+      const view = viewEntry({ shard: entry.shard, id: entry.id, fields: entry.fields }, '');
       if (ctx.json) {
-        println(ctx.io.stdout, JSON.stringify({ ...summary(entry), key: view.key, headers: view.headers, value: view.value }));
+        println(ctx.io.stdout, JSON.stringify({ ...summary(entry), key: view.key, headers: view.headers, value: view.value, encoding: view.encoding }));
       } else {
         const s = summary(entry);
         println(ctx.io.stdout, `${s.id} shard=${s.shard} attempts=${s.attempts} persisted=${s.persisted} parked=${s.parkedAt}`);

@@ -17,8 +17,9 @@ export const tail: Command = {
   description: [
     "Reads the newest entries of every shard of the topic (the shard count comes from the topic's",
     'metadata) and prints the newest --count of them, oldest first, one per line:',
-    '  <id> shard=<n> [key=<key>] [h:<header>=<value>…]  <value>',
-    'With --json, one JSON object per line: {"id","shard","stream","key","headers","value"}.',
+    '  <id> shard=<n> [key=<key>] [h:<header>=<value>…] [encoding=<codec>]  <value>',
+    'A compressed value is printed decompressed; one that cannot be read, as stored with unreadable=<code>.',
+    'With --json, one JSON object per line: {"id","shard","stream","key","headers","value","encoding"?}.',
     'With --follow, keeps printing new entries as they arrive (polling every shard every --interval-ms;',
     "each poll's entries in id order) until interrupted (Ctrl-C, exit 0).",
   ].join('\n'),
