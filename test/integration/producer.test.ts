@@ -2,6 +2,7 @@ import { Cluster, type Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeliveryError, InvalidRecordError, ListenerError, Producer, ProducerClosedError, type DeliveryEvent, type ProducerError } from '../../src/index.js';
 import { crc32Partitioner, murmur2Partitioner } from '../../src/partitioner.js';
+import { RECORD_OVERHEAD_BYTES } from '../../src/buffer-gate.js';
 import { adminClient, eventually, readStream, redisTarget, Resources, uniqueNamespace } from '../support/helpers.js';
 
 const res = new Resources();
@@ -137,8 +138,8 @@ describe('sendBatch()', () => {
   it('records still waiting for room when close() starts fail with ProducerClosedError; the buffered ones are delivered', async () => {
     const producer = res.producer({ bufferMaxBytes: 4096, batchMaxBytes: 1024, maxRecordBytes: 1024, maxBlockMs: 10_000, defaultShards: 1 });
     await producer.connect();
-    const pending = producer.sendBatch(Array.from({ length: 10 }, (_, i) => ({ topic: 'closing', value: `${i}${'y'.repeat(959)}` })));
-    await producer.close(); // 4 records fit in the buffer (960 bytes + the per-record overhead each); the other 6 wait for room
+    const pending = producer.sendBatch(Array.from({ length: 10 }, (_, i) => ({ topic: 'closing', value: `${i}${'y'.repeat(1023 - RECORD_OVERHEAD_BYTES)}` })));
+    await producer.close(); // 4 records fit in the buffer (1024 bytes with the per-record overhead each); the other 6 wait for room
     const results = await pending;
     expect(results.map((r) => r.status)).toEqual([...Array(4).fill('delivered'), ...Array(6).fill('failed')]);
     for (const r of results.slice(4)) expect(r.status === 'failed' && r.error).toBeInstanceOf(ProducerClosedError);

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BufferFullError, DeliveryError, type Producer, TopicConfigError, type ProducerError } from '../../src/index.js';
+import { RECORD_OVERHEAD_BYTES } from '../../src/buffer-gate.js';
 import { scriptCommand } from '../../src/scripts.js';
 import { freePort, startRedisServer } from '../support/redis-server.js';
 import { eventually, onEveryMaster, readStream, redisTarget, Resources, uniqueNamespace } from '../support/helpers.js';
@@ -42,7 +43,7 @@ describe('back-pressure', () => {
     await producer.connect();
     // Hold every write for a while so the buffer fills up and stays full.
     await onEveryMaster(admin, (node) => node.call('CLIENT', 'PAUSE', '1500', 'WRITE'));
-    const value = 'x'.repeat(960); // 1024 bytes of the buffer with the per-record overhead
+    const value = 'x'.repeat(1024 - RECORD_OVERHEAD_BYTES); // 1024 bytes of the buffer with the per-record overhead
     let accepted = 0;
     let full: unknown;
     for (let i = 0; i < 10 && full === undefined; i++) {
