@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { DeadLetterEvent, ReplayEvent, SpillEvent } from '../../src/index.js';
 import { freePort, startRedisServer } from '../support/redis-server.js';
 import { compensationKeys } from '../../src/keys.js';
-import { connects, eventually, readStream, Resources } from '../support/helpers.js';
+import { connects, eventually, readStream, Resources, unreachableRedis } from '../support/helpers.js';
 
 const res = new Resources();
 afterEach(() => res.closeAll());
@@ -79,11 +79,7 @@ describe('compensation: park undeliverable records, replay them later', () => {
   it('journals records while Redis is unreachable and moves them into Redis once it answers', async () => {
     const port = await freePort();
     const producer = res.producer({
-      redis: `redis://127.0.0.1:${port}`,
-      requestTimeoutMs: 200,
-      deliveryTimeoutMs: 500,
-      retryBackoffMs: 50,
-      retryBackoffMaxMs: 100,
+      ...unreachableRedis(port),
       topics: { j: { shards: 1 } },
       compensation: { replay: { enabled: false, leaseMs: 5_000 } },
     });

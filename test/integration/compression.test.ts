@@ -11,7 +11,7 @@ import { codecAvailable, type Codec } from '../../src/compression.js';
 import { readEntry } from '../../src/entry.js';
 import { compensationKeys } from '../../src/keys.js';
 import type { Producer, SendAck } from '../../src/index.js';
-import { type AdminClient, connects, eventually, redisTarget, Resources } from '../support/helpers.js';
+import { type AdminClient, connects, eventually, redisTarget, Resources, unreachableRedis } from '../support/helpers.js';
 import { configError } from '../support/config-error.js';
 import { CLI_BIN, freePort, startRedisServer } from '../support/redis-server.js';
 
@@ -196,11 +196,7 @@ describe('compressed payloads', () => {
   it('journals compressed bytes of every codec while Redis is unreachable, and the drained records replay with them', async () => {
     const port = await freePort();
     const producer = res.producer({
-      redis: `redis://127.0.0.1:${port}`,
-      requestTimeoutMs: 200,
-      deliveryTimeoutMs: 500,
-      retryBackoffMs: 50,
-      retryBackoffMaxMs: 100,
+      ...unreachableRedis(port),
       topics: Object.fromEntries(CODECS.map((codec) => [`j-${codec}`, { shards: 1, compression: { codec, minBytes: 100 } }])),
       compensation: { replay: { enabled: false, leaseMs: 5_000 } },
     });

@@ -86,6 +86,11 @@ export async function readStream(client: AdminClient, stream: string): Promise<[
   return (await client.xrange(stream, '-', '+')) as [string, string[]][];
 }
 
+/** Producer options for a Redis that is not there yet (`port` free): short deadlines, so records park in the journal fast. */
+export function unreachableRedis(port: number) {
+  return { redis: `redis://127.0.0.1:${port}`, requestTimeoutMs: 200, deliveryTimeoutMs: 500, retryBackoffMs: 50, retryBackoffMaxMs: 100 };
+}
+
 /** Whether `producer.connect()` succeeds now: for `eventually(() => connects(p), …)` after an outage. */
 export function connects(producer: { connect(): Promise<void> }): Promise<boolean> {
   return producer.connect().then(
