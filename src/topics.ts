@@ -1,7 +1,7 @@
 import { LEVELS, type CompressionSettings } from './compression.js';
 import type { ResolvedConfig } from './config.js';
 import { TopicConfigError } from './errors.js';
-import { streamKey, topicMetaKey } from './keys.js';
+import { heldKey, streamKey, topicMetaKey } from './keys.js';
 import { NO_TRIM, type TrimArgs } from './scripts.js';
 
 /** What the producer knows about one topic: shard count, stream keys, trimming, metadata check. */
@@ -26,8 +26,8 @@ export class TopicState<S> {
     /** How this topic's values are compressed; undefined: stored as they are. */
     readonly compression: CompressionSettings | undefined = undefined,
   ) {
-    this.streams = Array.from({ length: shards }, (_, shard) => streamKey(namespace, name, shard));
-    this.metaKey = topicMetaKey(namespace, name);
+    this.streams = Array.from({ length: shards }, (_, shard) => heldKey(streamKey(namespace, name, shard)));
+    this.metaKey = heldKey(topicMetaKey(namespace, name));
     this.shardStates = new Array<S | undefined>(shards);
   }
 

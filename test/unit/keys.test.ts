@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compensationKeys, extractShardId, hashTag, streamKey, topicMetaKey } from '../../src/keys.js';
+import { compensationKeys, extractShardId, hashTag, heldKey, streamKey, topicMetaKey } from '../../src/keys.js';
 import { MAX_NAME_LENGTH, nameProblem } from '../../src/names.js';
 
 describe('key names', () => {
@@ -42,5 +42,11 @@ describe('namespace and topic names', () => {
     for (const name of ['', 'a:b', 'a{b', 'a}b', 'a b', 'a\tb', 'a\nb', 'x'.repeat(MAX_NAME_LENGTH + 1), 'a\uD800', 'a\uDC00b']) {
       expect(nameProblem(name), JSON.stringify(name)).toBeDefined();
     }
+  });
+});
+
+describe('heldKey', () => {
+  it('is the same key, whatever characters a valid name has', () => {
+    for (const key of [streamKey('app', 'orders', 3), streamKey('ns', 'tópico-订单-😀', 15), topicMetaKey('a', 'b')]) expect(heldKey(key)).toBe(key);
   });
 });
