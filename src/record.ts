@@ -163,18 +163,3 @@ export function encodeWithSchema(input: unknown, limits: { maxRecordBytes: numbe
   }
   return { topic: record.topic, key, shard: record.shard, value: record.value, fields, size };
 }
-
-/** Reads an uncompressed entry's field list back into a record (tests); consumers use `readEntry` (src/entry.ts). */
-export function decodeEntry(fields: readonly string[]): { value: string; key?: string; headers: Record<string, string> } {
-  const headers: Record<string, string> = {};
-  let value = '';
-  let key: string | undefined;
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    const name = fields[i]!;
-    const v = fields[i + 1]!;
-    if (name === 'payload') value = v;
-    else if (name === 'key') key = v;
-    else if (name.startsWith('h:')) headers[name.slice(2)] = v;
-  }
-  return key === undefined ? { value, headers } : { value, key, headers };
-}

@@ -14,7 +14,8 @@ import { InvalidRecordError } from '../../src/errors.js';
 import { compensationKeys, compensationTopicsKey, extractShardId, hashTag, producerStateKey, streamKey, topicMetaKey } from '../../src/keys.js';
 import { nameProblem, RESERVED_TOPICS } from '../../src/names.js';
 import { crc32Partitioner, keyPartitioner, murmur2Partitioner } from '../../src/partitioner.js';
-import { decodeEntry, encodeRecord, encodeWithSchema } from '../../src/record.js';
+import { readEntry } from '../../src/entry.js';
+import { encodeRecord, encodeWithSchema } from '../../src/record.js';
 import { entryFields } from '../../src/batch-codec.js';
 
 const SEED = Number(process.env.FC_SEED ?? 0x5eed_0007);
@@ -49,7 +50,7 @@ const shardId = fc.integer({ min: 0, max: 16_383 });
 /** Header names as docs/data-layout.md allows them: no `{`, `}`, whitespace (nor control characters). */
 const validHeaderName = fc
   .string({ unit: hostileChar, minLength: 1, maxLength: 10 })
-  // `__proto__` is left out: encodeRecord/decodeEntry drop that header.
+  // `__proto__` is left out: encodeRecord/readEntry drop that header.
   .filter((n) => !/[{}\s\p{Cc}]/u.test(n) && n !== '__proto__');
 
 const bytes = fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a));
@@ -243,7 +244,7 @@ describe('record validation and encoding (src/record.ts)', () => {
     );
   });
 
-  it('round trips string records: decodeEntry(encodeRecord(r).fields) gives back value, key and headers', () => {
+  it('round trips string records: readEntry(encodeRecord(r).fields) gives back value, key and headers', () => {
     const stringRecord = fc.record(
       {
         topic: validTopic,
@@ -256,7 +257,7 @@ describe('record validation and encoding (src/record.ts)', () => {
     fc.assert(
       fc.property(stringRecord, (record) => {
         const fields = entryFields(encodeRecord(record, bigLimits));
-        const decoded = decodeEntry(fields.map((f) => (typeof f === 'string' ? f : f.toString())));
+        const decoded = readEntry(fields.map((f) => (typeof f === 'string' ? f : f.toString())));
         expect(decoded.value).toBe(record.value);
         expect(decoded.key).toBe(record.key);
         expect(decoded.headers).toEqual(record.headers ?? {});
@@ -299,7 +300,7 @@ describe('compensation entry encoding (src/compensation/entry.ts)', () => {
     { noNullPrototype: true },
   );
 
-  it('decodeEntry(serializeEntry(e)) is e, from the string and from its UTF-8 bytes, Buffers with any bytes included', () => {
+  it('parseEntry(serializeEntry(e)) is e, from the string and from its UTF-8 bytes, Buffers with any bytes included', () => {
     fc.assert(
       fc.property(entry, (e) => {
         const raw = serializeEntry(e);

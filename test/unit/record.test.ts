@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidRecordError } from '../../src/errors.js';
-import { decodeEntry, encodeRecord } from '../../src/record.js';
+import { readEntry } from '../../src/entry.js';
+import { encodeRecord } from '../../src/record.js';
 import { entryFields } from '../../src/batch-codec.js';
 
 const limits = { maxRecordBytes: 1000, maxHeaders: 4 };
@@ -21,7 +22,7 @@ describe('encodeRecord', () => {
     expect(entryFields(r)).toEqual(['payload', '{"total":12}', 'key', 'user-42', 'h:source', 'api', 'h:trace', Buffer.from('ab')]);
     expect(r.key).toBe('user-42');
     expect(r.size).toBe(12 + 7 + 'source'.length + 3 + 'trace'.length + 2);
-    expect(decodeEntry(['payload', 'v', 'key', 'k', 'h:a', 'b'])).toEqual({ value: 'v', key: 'k', headers: { a: 'b' } });
+    expect(readEntry(['payload', 'v', 'key', 'k', 'h:a', 'b'])).toEqual({ value: 'v', key: 'k', headers: { a: 'b' } });
   });
 
   it('counts bytes, not characters', () => {
