@@ -2,6 +2,7 @@
  * What the benchmark's modes share: the options, the target and run they belong to, how a case
  * becomes a child job, the progress line around it, and writing the raw results.
  */
+import type { Placement } from './lone-latency.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { startRedisCluster } from '../test/support/redis-cluster.js';
@@ -35,6 +36,8 @@ export interface Options {
   reps: number;
   cases: string[] | undefined;
   latencyCalls: number;
+  /** Placements of the lone-call latency job, one table each. */
+  pin: Placement[];
   warmup: boolean;
   /** Fire-and-forget cases listen to `delivery` for per-record latency. */
   deliveryLatency: boolean;

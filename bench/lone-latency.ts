@@ -1,13 +1,18 @@
 /**
  * Latency of a lone call on an idle connection: awaited ioredis `XADD` against an awaited producer
- * `send()` (adaptive linger, and plain `lingerMs: 5`), one call at a time, interleaved in blocks.
- * Runs in a child process of its own like the cases (`run-case.ts`, job kind `latency`).
+ * `send()` (adaptive linger, and plain `lingerMs: 5`), one call at a time, interleaved in blocks,
+ * with two floors between them: the least idempotent script and the producer's own script, both
+ * called bare. Runs in a child process of its own like the cases (`run-case.ts`, job kind
+ * `latency`), optionally with itself and the server pinned to CPUs (`Placement`).
  */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { encodeBatch } from '../src/batch-codec.js';
 import { Producer, type ProducerError } from '../src/index.js';
 import { NO_TRIM, publishBatchArgs, registerScript } from '../src/scripts.js';
 import { deleteNamespace, verifyStreams } from './server-stats.js';
-import { connect, producerRedis, type Target } from './target.js';
+import { connect, producerRedis, type Client, type Target } from './target.js';
 import { fieldsAt, makeWorkload, peerShardOf, percentile, recordAt, streamKey, type KeyMode } from './workload.js';
 
 /**
@@ -17,10 +22,23 @@ import { fieldsAt, makeWorkload, peerShardOf, percentile, recordAt, streamKey, t
 export const LONE_WARMUP = 5000;
 /** The `lingerMs: 5` subject waits 5 ms per call: its p50 is the linger whatever the JIT does. */
 export const LINGER_WARMUP = 200;
+/** Subjects of the job, each timed `calls` times. */
+export const LATENCY_SUBJECTS = 5;
+
+/**
+ * Where the client and the server run during the job: as the OS schedules them (`none`), pinned
+ * together to CPU 0 (`same`), or the server on CPU 0 and the client on CPU 1 (`split`). On a VM a
+ * lone round trip costs very different times in the two placements (waking an idle vCPU is slow),
+ * and left alone the scheduler picks one by how busy each side is: so a slower server-side call can
+ * move both sides apart and look far slower than it is.
+ */
+export type Placement = 'none' | 'same' | 'split';
+export const PLACEMENTS: readonly Placement[] = ['none', 'same', 'split'];
 
 export interface LatencyJob {
   kind: 'latency';
   target: Target;
+  placement: Placement;
   /** Namespace prefix; each subject writes under its own. */
   ns: string;
   /** Timed calls per subject, after `warmup` untimed ones (`LINGER_WARMUP` for the linger subject). */
@@ -71,6 +89,21 @@ export async function runLoneLatency(job: LatencyJob, progress: { done: number }
     errors: [],
   });
   // The floor of a lone send: the producer's own script for one record, called the plain ioredis way.
+  const floorSha = (await client.script('LOAD', IDEMPOTENT_XADD_LUA)) as string;
+  const fns = `${job.ns}lf`;
+  let floorSeq = 0;
+  subjects.push({
+    name: 'least idempotent script (GET + XADD + SET), bare EVALSHA',
+    ns: fns,
+    call: (i) => {
+      const stream = streamKey(fns, peerShardOf(w, i));
+      return client.evalsha(floorSha, 2, stream, `${stream}:p:lone`, ++floorSeq, 86_400_000, ...fieldsAt(w, i));
+    },
+    close: async () => {},
+    warmup,
+    samplesUs: [],
+    errors: [],
+  });
   const publish = registerScript(client, 'publish-batch');
   const ens = `${job.ns}le`;
   let seq = 0;
@@ -97,6 +130,7 @@ export async function runLoneLatency(job: LatencyJob, progress: { done: number }
     await producer.connect();
     subjects.push(subject);
   }
+  const unpin = await pin(job.placement, client);
   try {
     // Warm-up records come before the timed ones in the workload (indexes below `warmup`).
     for (const s of subjects) for (let i = warmup - s.warmup; i < warmup; i++) await s.call(i);
@@ -117,6 +151,7 @@ export async function runLoneLatency(job: LatencyJob, progress: { done: number }
       done += size;
     }
   } finally {
+    unpin();
     for (const s of subjects) await s.close();
   }
   const admin = await connect(target);
@@ -133,4 +168,24 @@ export async function runLoneLatency(job: LatencyJob, progress: { done: number }
   } finally {
     admin.disconnect();
   }
+}
+
+const IDEMPOTENT_XADD_LUA = readFileSync(new URL('lua/idempotent-xadd.lua', import.meta.url), 'utf8');
+
+/**
+ * Pins this process and the server to CPUs as `placement` says (`taskset`, every thread); returns
+ * what gives the server all CPUs back. The server must run on this machine: its pid comes from
+ * `INFO server`.
+ */
+async function pin(placement: Placement, client: Client): Promise<() => void> {
+  if (placement === 'none') return () => {};
+  const cpus = availableParallelism();
+  if (placement === 'split' && cpus < 2) throw new Error('--pin split needs two CPUs');
+  const info = (await (client as { info(section: string): Promise<string> }).info('server')) ?? '';
+  const serverPid = /^process_id:(\d+)/m.exec(info)?.[1];
+  if (serverPid === undefined) throw new Error('--pin: INFO server gave no process_id');
+  const taskset = (cpuList: string, pid: string | number) => execFileSync('taskset', ['-a', '-pc', cpuList, String(pid)], { stdio: 'ignore' });
+  taskset('0', serverPid);
+  taskset(placement === 'same' ? '0' : '1', process.pid);
+  return () => taskset(`0-${cpus - 1}`, serverPid);
 }

@@ -1,12 +1,14 @@
 /**
  * Server cost of the batch script, variant by variant: what each change to `lua/publish-batch.lua`
  * gave, in server CPU per record.
- * Run with `npx tsx bench/script-cpu.ts [--records N] [--reps N]`.
+ * Run with `npx tsx bench/script-cpu.ts [--records N] [--reps N] [--batch N]`.
  *
  *   --records N   records per case (default 200000)
  *   --reps N      repetitions, case order alternating (default 3)
+ *   --batch N     records per call (default 1000); with 1, also the least idempotent script
+ *                 (`bench/lua/idempotent-xadd.lua`): the server-side floor of a lone send
  *
- * Every case sends the same records (100-byte values, random keys, 16 shards) in calls of 1000
+ * Every case sends the same records (100-byte values, random keys, 16 shards) in calls of --batch
  * records, 8 in flight, from a plain ioredis client: no producer around it. Per case it reports the
  * server's CPU per record (`INFO` used_cpu_user + used_cpu_sys), the script's own time per record
  * (`INFO commandstats`: time inside EVALSHA, without reading and parsing the request), bytes in and
@@ -25,10 +27,10 @@ import { Flags } from './flags.js';
 import { makeWorkload, median, SHARDS, valueAt } from './workload.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const flags = new Flags(process.argv.slice(2), { records: 'string', reps: 'string' }, import.meta.url);
+const flags = new Flags(process.argv.slice(2), { records: 'string', reps: 'string', batch: 'string' }, import.meta.url);
 const RECORDS = flags.int('records', 200_000);
 const REPS = flags.int('reps', 3);
-const BATCH = 1000;
+const BATCH = flags.int('batch', 1000);
 const IN_FLIGHT = 8;
 
 const lua = (path: string) => readFileSync(resolve(here, path), 'utf8');
@@ -61,6 +63,13 @@ const cases: Record<string, { prepare(c: Redis): Promise<void>; call: Call }> = 
   'runs of one shape, every id back': scriptCase(asBeforeRedis7(current), encodeBatch),
   'runs of one shape, one id back (current)': scriptCase(current, encodeBatch),
 };
+if (BATCH === 1) {
+  let sha = '';
+  cases['least idempotent script: GET + XADD + SET'] = {
+    prepare: async (c) => void (sha = (await c.script('LOAD', lua('lua/idempotent-xadd.lua'))) as string),
+    call: (c, stream, seq, records) => c.evalsha(sha, 2, stream, `${stream}:p:bench`, seq, 86_400_000, ...records[0]!),
+  };
+}
 
 async function info(c: Redis): Promise<{ cpu: number; netIn: number; netOut: number; scriptUsec: number }> {
   const i = parseInfo((await c.info('all')) as string);

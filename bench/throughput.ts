@@ -27,6 +27,9 @@
  *   --reps N          repetitions (default 3; --sweep 2)
  *   --cases a,b       only these case ids (default: all; see bench/README.md)
  *   --latency N       sequential calls per lone-call latency subject (default 2000; 0 = skip)
+ *   --pin P[,P]       where the lone-call latency job and the server run: none (default), same (both
+ *                     on CPU 0) or split (server on CPU 0, client on CPU 1); one table per placement.
+ *                     Needs taskset and the throwaway standalone server
  *   --no-warmup       skip each case's unrecorded warm-up run
  *   --no-delivery-latency  run the `ffl` case without its `delivery` listener too (no latency at all)
  *   --seed N          workload seed (default 1)
@@ -53,7 +56,7 @@ import { BARE_LOOP, CASES, LATENCY_SAMPLE_EVERY, PIPELINE } from './cases.js';
 import { runChild } from './child.js';
 import { Flags, UsageError } from './flags.js';
 import { caseLine, clusterShape, elapsed, recordsFor, caseJob, runWithProgress, sizeLabel, startTarget, writeResults, type Mode, type Options, type Run, type StartedTarget } from './harness.js';
-import { LINGER_WARMUP, LONE_WARMUP, type LatencyJob, type LoneLatency } from './lone-latency.js';
+import { LATENCY_SUBJECTS, LINGER_WARMUP, LONE_WARMUP, PLACEMENTS, type LatencyJob, type LoneLatency, type Placement } from './lone-latency.js';
 import type { MemoryResult } from './memory.js';
 import { Progress } from './progress.js';
 import { fmtFixed, fmtRatio, medianLatency, medianOf, throughputTable, type ThroughputRow } from './report.js';
@@ -97,6 +100,7 @@ function parseArgs(argv: string[]): Options {
       'max-mib': value,
       reps: value,
       latency: value,
+      pin: value,
       seed: value,
       out: value,
       'slowlog-us': value,
@@ -132,6 +136,10 @@ function parseArgs(argv: string[]): Options {
     if (v !== undefined && !/^[^{}:\s*?[\]\\]+$/.test(v)) throw new UsageError(`--${flag} must not contain braces, ':', whitespace or glob characters, got ${JSON.stringify(v)}`);
     return v;
   };
+  const pin = (flags.string('pin') ?? 'none').split(',').map((p) => p.trim()) as Placement[];
+  for (const p of pin) if (!PLACEMENTS.includes(p)) throw new UsageError(`--pin takes ${PLACEMENTS.join(', ')} (or a comma-separated list), got ${JSON.stringify(p)}`);
+  if (pin.some((p) => p !== 'none') && (target !== 'standalone' || process.env.REDIS_URL))
+    throw new UsageError('--pin pins the throwaway standalone server: it needs --target standalone and no REDIS_URL');
   const outName = `${target === 'cluster' ? 'cluster-' : ''}${mode === 'default' ? 'latest' : `${mode}-latest`}.json`;
   const opts: Options = {
     mode,
@@ -148,6 +156,7 @@ function parseArgs(argv: string[]): Options {
     reps: flags.int('reps', mode === 'sweep' ? 2 : 3),
     cases,
     latencyCalls: flags.int('latency', 2000, 0),
+    pin,
     warmup: !flags.has('no-warmup'),
     deliveryLatency: !flags.has('no-delivery-latency'),
     seed: flags.int('seed', 1, 0),
@@ -262,17 +271,21 @@ async function defaultMode(run: Run): Promise<void> {
   const sizes = opts.mode === 'sizes' ? SIZES : [opts.valueBytes];
   const suites: SuiteResult[] = [];
   for (const size of sizes) suites.push(await runSuite(run, size, startedAt, sizes.length > 1 ? `${sizeLabel(size)} ` : ''));
-  const lat = opts.latencyCalls > 0 ? await loneCallLatency(run, opts.latencyCalls) : [];
+  const lat: { placement: Placement; calls: LoneLatency[] }[] = [];
+  if (opts.latencyCalls > 0) for (const placement of opts.pin) lat.push({ placement, calls: await loneCallLatency(run, opts.latencyCalls, placement) });
   run.progress.clear();
 
   const lines: string[] = [];
   for (const suite of suites) lines.push(...suiteTable(run, suite), '');
-  if (lat.length > 0) {
-    const xaddLat = lat.find((l) => l.name === 'ioredis await XADD')!;
-    lines.push(`### Latency of a lone call on an idle connection (${opts.latencyCalls} sequential calls each, after ${LONE_WARMUP} warm-up calls; ${LINGER_WARMUP} for the lingerMs subject)`, '');
+  for (const { placement, calls } of lat) {
+    const xaddLat = calls.find((l) => l.name === 'ioredis await XADD')!;
+    lines.push(
+      `### Latency of a lone call on an idle connection, ${PLACEMENT_LABEL[placement]} (${opts.latencyCalls} sequential calls each, after ${LONE_WARMUP} warm-up calls; ${LINGER_WARMUP} for the lingerMs subject)`,
+      '',
+    );
     lines.push('| call | p50 µs | p90 µs | p99 µs | max µs | p50 vs ioredis await XADD |');
     lines.push('|---|---:|---:|---:|---:|---:|');
-    for (const l of lat) lines.push(`| ${l.name} | ${l.p50Us.toFixed(0)} | ${l.p90Us.toFixed(0)} | ${l.p99Us.toFixed(0)} | ${l.maxUs.toFixed(0)} | ${fmtRatio(l.p50Us / xaddLat.p50Us)} |`);
+    for (const l of calls) lines.push(`| ${l.name} | ${l.p50Us.toFixed(0)} | ${l.p90Us.toFixed(0)} | ${l.p99Us.toFixed(0)} | ${l.maxUs.toFixed(0)} | ${fmtRatio(l.p50Us / xaddLat.p50Us)} |`);
     lines.push('');
   }
   lines.push(`${run.footer} · ${elapsed(startedAt)} (m:ss)`);
@@ -285,11 +298,18 @@ async function defaultMode(run: Run): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Latency of a lone call on an idle connection (bench/lone-latency.ts, in a child of its own)
 
-async function loneCallLatency(run: Run, calls: number): Promise<LoneLatency[]> {
+const PLACEMENT_LABEL: Record<Placement, string> = {
+  none: 'placed by the OS',
+  same: 'client and server pinned to one CPU',
+  split: 'client and server pinned to two CPUs',
+};
+
+async function loneCallLatency(run: Run, calls: number, placement: Placement): Promise<LoneLatency[]> {
   const { opts } = run;
   const job: LatencyJob = {
     kind: 'latency',
     target: run.target,
+    placement,
     ns: `${run.runTag}l`,
     calls,
     warmup: LONE_WARMUP,
@@ -300,9 +320,9 @@ async function loneCallLatency(run: Run, calls: number): Promise<LoneLatency[]> 
     shards: opts.shards,
   };
   const startedAt = performance.now();
-  const total = 3 * calls;
+  const total = LATENCY_SUBJECTS * calls;
   const out = await runChild(job, (done) => run.progress.update(`lone-call latency: ${fmtInt(done)}/${fmtInt(total)} timed calls · ${elapsed(startedAt)}`));
-  for (const l of out) run.progress.line(`lone-call latency ${l.name}: p50 ${l.p50Us.toFixed(0)} µs, p99 ${l.p99Us.toFixed(0)} µs`);
+  for (const l of out) run.progress.line(`lone-call latency (${placement}) ${l.name}: p50 ${l.p50Us.toFixed(0)} µs, p99 ${l.p99Us.toFixed(0)} µs`);
   return out;
 }
 
