@@ -22,18 +22,26 @@ export const POOL_FROM_BYTES = 64 * 1024;
 /** Longest run of compression on this thread before other work gets the event loop. */
 export const SLICE_MS = 1;
 
+/** What compressing a batch did: values stored compressed, and the entry bytes that saved. */
+export interface CompressionResult {
+  records: number;
+  savedBytes: number;
+}
+
 /**
  * Compresses every value of at least `minBytes` whose entry gets smaller for it (the compressed
- * bytes plus the `encoding` field); the others stay as they are. Resolves with the bytes saved.
+ * bytes plus the `encoding` field); the others stay as they are.
  */
-export async function compressBatch(batch: CompressibleBatch, settings: CompressionSettings, now: () => number = performance.now.bind(performance)): Promise<number> {
+export async function compressBatch(batch: CompressibleBatch, settings: CompressionSettings, now: () => number = performance.now.bind(performance)): Promise<CompressionResult> {
   let saved = 0;
+  let records = 0;
   const apply = (i: number, fields: (string | Buffer)[], length: number, body: Buffer): void => {
     const gain = length - body.length - ENCODING_FIELD.length - settings.codec.length;
     if (gain <= 0) return;
     fields.splice(1, 1, body, ENCODING_FIELD, settings.codec);
     batch.setFieldsAt(i, fields);
     saved += gain;
+    records++;
   };
   const pooled: Promise<void>[] = [];
   let sliceStart = now();
@@ -64,7 +72,7 @@ export async function compressBatch(batch: CompressibleBatch, settings: Compress
     }
   }
   await Promise.all(pooled);
-  return saved;
+  return { records, savedBytes: saved };
 }
 
 /**
@@ -77,8 +85,8 @@ export class BatchCompressor {
 
   constructor(private readonly now?: () => number) {}
 
-  /** Compresses `batch` after the batches handed in before it; resolves with the bytes saved. */
-  compress(batch: CompressibleBatch, settings: CompressionSettings): Promise<number> {
+  /** Compresses `batch` after the batches handed in before it. */
+  compress(batch: CompressibleBatch, settings: CompressionSettings): Promise<CompressionResult> {
     const done = this.tail.then(() => compressBatch(batch, settings, this.now));
     this.tail = done.catch(() => undefined);
     return done;

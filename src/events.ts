@@ -156,6 +156,10 @@ export interface StatsCounters {
   replayFailures: number;
   /** Parked records moved to the dead-letter set. */
   deadLetters: number;
+  /** Records whose value is sent compressed (a topic with `compression`), counted when their batch is compressed, before its first call. */
+  compressedRecords: number;
+  /** Entry bytes compression saved on those records: value bytes less the compressed bytes and the `encoding` field. */
+  compressionSavedBytes: number;
 }
 
 /** One shard this producer has used: cumulative counters and its queue right now. */

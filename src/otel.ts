@@ -62,6 +62,8 @@ export function instrumentProducer(producer: Producer, options: InstrumentOption
   const replayed = counter('rsp.producer.records.replayed', '{record}', 'Parked records now in their stream');
   const replayFailures = counter('rsp.producer.replay.failures', '{record}', 'Replays that failed and were rescheduled');
   const deadLetters = counter('rsp.producer.dead_letters', '{record}', 'Parked records moved to the dead-letter set');
+  const compressed = counter('rsp.producer.records.compressed', '{record}', 'Records whose value is sent compressed');
+  const compressionSaved = counter('rsp.producer.compression.saved', 'By', 'Entry bytes compression saved (value bytes less compressed bytes and the encoding field)');
   const bufferUsed = gauge('rsp.producer.buffer.used', 'By', 'Bytes accepted and not yet settled (bufferMaxBytes counts these)');
   const bufferLimit = gauge('rsp.producer.buffer.limit', 'By', 'bufferMaxBytes');
   const queuedRecords = gauge('rsp.producer.queue.records', '{record}', 'Records in accumulators, not yet in a script call');
@@ -79,6 +81,8 @@ export function instrumentProducer(producer: Producer, options: InstrumentOption
     replayed,
     replayFailures,
     deadLetters,
+    compressed,
+    compressionSaved,
     bufferUsed,
     bufferLimit,
     queuedRecords,
@@ -113,7 +117,10 @@ export function instrumentProducer(producer: Producer, options: InstrumentOption
       result.observe(replayFailures, t?.replayFailures ?? 0, at);
       result.observe(deadLetters, t?.deadLetters ?? 0, at);
     }
-    result.observe(journaled, collector.totalCounters().journaledRecords, base);
+    const totals = collector.totalCounters();
+    result.observe(journaled, totals.journaledRecords, base);
+    result.observe(compressed, totals.compressedRecords, base);
+    result.observe(compressionSaved, totals.compressionSavedBytes, base);
     const gauges = collector.gauges();
     result.observe(bufferUsed, gauges.bufferedBytes, base);
     result.observe(bufferLimit, collector.bufferMaxBytes, base);

@@ -239,7 +239,10 @@ export class Sender {
     let last: { cause: unknown; code: string; retriable: boolean } | undefined;
     // Here, once, not when the record is accepted: `produce()` stays synchronous and cheap, and a
     // retry or a parked copy carries the same bytes (docs/decisions.md, Compression).
-    if (topic.compression !== undefined) await this.compressor.compress(batch, topic.compression);
+    if (topic.compression !== undefined) {
+      const { records, savedBytes } = await this.compressor.compress(batch, topic.compression);
+      if (records > 0) this.deps.stats?.compressed(records, savedBytes);
+    }
     for (;;) {
       if (this.abortedWith) {
         await this.outcomes.giveUp(state, batch, this.abortedWith, this.abortedWith.code, false);

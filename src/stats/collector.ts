@@ -28,6 +28,8 @@ export interface SenderStatsHooks {
   retried(topic: string, shard: number, stream: string): void;
   spilled(topic: string, shard: number, stream: string, records: number, to: 'redis' | 'journal'): void;
   failed(topic: string, shard: number, stream: string, records: number): void;
+  /** A batch was compressed, once before its first call: `records` values now take `savedBytes` less. */
+  compressed(records: number, savedBytes: number): void;
 }
 
 /** How one parked record's replay ended (the replayer's outcome names). */
@@ -76,6 +78,8 @@ const zeroCounters = (): StatsCounters => ({
   replayedRecords: 0,
   replayFailures: 0,
   deadLetters: 0,
+  compressedRecords: 0,
+  compressionSavedBytes: 0,
 });
 
 type ShardCounters = Omit<ShardStats, 'queuedRecords' | 'queuedBytes' | 'inFlightRecords'>;
@@ -135,6 +139,11 @@ export class StatsCollector implements SenderStatsHooks, ReplayStatsHooks {
   failed(topic: string, shard: number, stream: string, records: number): void {
     this.shard(topic, shard, stream).failedRecords += records;
     this.add('failedRecords', records);
+  }
+
+  compressed(records: number, savedBytes: number): void {
+    this.add('compressedRecords', records);
+    this.add('compressionSavedBytes', savedBytes);
   }
 
   replayOutcomes(topic: string, outcomes: readonly ReplayOutcome[]): void {

@@ -84,6 +84,29 @@ describe('stats event', () => {
     expect(done.shards.reduce((n, s) => n + s.deliveredRecords, 0)).toBe(800);
   });
 
+  it('counts the records sent compressed and the entry bytes that saved, as the stream holds them', async () => {
+    const namespace = uniqueNamespace();
+    const producer = res.producer({ namespace, statsIntervalMs: 20, topics: { docs: { shards: 1, compression: { codec: 'gzip', minBytes: 512 } } } });
+    const admin = res.admin();
+    const stats = statsOf(producer);
+    const doc = (n: number) => JSON.stringify(Array.from({ length: n }, (_, i) => ({ id: i, name: `user-${i}` })));
+    const values = [doc(400), 'small, sent as it is', doc(60), doc(5)];
+    await Promise.all(values.map((value) => producer.send({ topic: 'docs', value })));
+
+    const entries = (await admin.xrangeBuffer(`{${namespace}:docs:0}`, '-', '+')) as [Buffer, Buffer[]][];
+    let expectedSaved = 0;
+    let expectedRecords = 0;
+    for (const [i, [, fields]] of entries.entries()) {
+      if (fields[2]?.toString() !== 'encoding') continue;
+      expectedRecords++;
+      expectedSaved += Buffer.byteLength(values[i]!) - fields[1]!.length - 'encoding'.length - 'gzip'.length;
+    }
+    expect(expectedRecords).toBe(2); // the two values of at least 512 bytes
+    const done = await stats.until('two compressed records', (e) => e.totals.compressedRecords === 2);
+    expect(done.totals.compressionSavedBytes).toBe(expectedSaved);
+    expect(stats.events.reduce((n, e) => n + e.window.compressionSavedBytes, 0)).toBe(expectedSaved);
+  });
+
   it('shows a refused batch as a spill, a failing replay as a dead letter and the fixed replay as delivered', async () => {
     const namespace = uniqueNamespace();
     const producer = res.producer({ namespace, statsIntervalMs: 20, topics: { bad: { shards: 1 } }, compensation: { maxAttempts: 1, replay: { enabled: false } } });

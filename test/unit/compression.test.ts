@@ -90,8 +90,11 @@ describe('compressBatch', () => {
       ['payload', big, 'key', 'k1'],
       ['payload', Buffer.from(big), 'key', 'k2', 'h:source', 'api'],
     ]);
-    const saved = await compressBatch(batch, settings('gzip', 1024));
-    expect(saved).toBeGreaterThan(3 * 1024);
+    const result = await compressBatch(batch, settings('gzip', 1024));
+    expect(result.records).toBe(3);
+    // Each compressed value saves its bytes less the compressed bytes and the `encoding` field.
+    const entryGain = (i: number) => Buffer.byteLength(big) - (batch.fieldsAt(i)[1] as Buffer).length - 'encoding'.length - 'gzip'.length;
+    expect(result.savedBytes).toBe(entryGain(0) + entryGain(2) + entryGain(3));
     const [a, b, c, d] = [0, 1, 2, 3].map((i) => batch.fieldsAt(i));
     expect(a!.slice(2)).toEqual(['encoding', 'gzip']);
     expect(gunzipSync(a![1] as Buffer).toString()).toBe(big);
@@ -139,14 +142,15 @@ describe('compressBatch', () => {
     const compressor = new BatchCompressor(() => (clock += 5)); // every value fills a slice
     const saved = await Promise.all([compressor.compress(tracked('a'), settings('gzip', 1024)), compressor.compress(tracked('b'), settings('gzip', 1024))]);
     expect(read).toEqual(['a0', 'a1', 'a2', 'b0', 'b1', 'b2']);
-    expect(saved.every((bytes) => bytes > 2000)).toBe(true);
+    expect(saved.map((r) => r.records)).toEqual([3, 3]);
+    expect(saved.every((r) => r.savedBytes > 2000)).toBe(true);
   });
 
   it('leaves a value that would not shrink as it is, without an encoding field', async () => {
     const random = Buffer.from(Array.from({ length: 2048 }, (_, i) => (i * 7919 + ((i * i) % 251)) & 0xff));
     const incompressible = (await compress(settings('gzip'), random)).subarray(0, 2000); // compressed bytes barely compress again
     const batch = batchOf([['payload', incompressible, 'key', 'k']]);
-    expect(await compressBatch(batch, settings('gzip'))).toBe(0);
+    expect(await compressBatch(batch, settings('gzip'))).toEqual({ records: 0, savedBytes: 0 });
     expect(batch.fieldsAt(0)).toEqual(['payload', incompressible, 'key', 'k']);
     expect(encodeColumns(batch.columns)).not.toContain('encoding');
   });

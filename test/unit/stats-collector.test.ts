@@ -81,6 +81,17 @@ describe('StatsCollector', () => {
     expect(s.totals.deliveredRecords).toBe(10);
   });
 
+  it('counts compressed records and the bytes saved, per window and in total', () => {
+    const { c } = collector();
+    c.compressed(3, 1000);
+    const first = c.snapshot();
+    c.compressed(2, 500);
+    const second = c.snapshot();
+    expect([first.window.compressedRecords, first.window.compressionSavedBytes]).toEqual([3, 1000]);
+    expect([second.window.compressedRecords, second.window.compressionSavedBytes]).toEqual([2, 500]);
+    expect([second.totals.compressedRecords, second.totals.compressionSavedBytes]).toEqual([5, 1500]);
+  });
+
   it('counts spills (journal apart), failures and replay outcomes', () => {
     const { c } = collector();
     c.spilled('t', 0, '{a:t:0}', 3, 'redis');

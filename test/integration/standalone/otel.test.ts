@@ -5,6 +5,7 @@
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type Histogram, type MetricData } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it } from 'vitest';
 import { instrumentProducer } from '../../../src/otel.js';
+import { collectorOf } from '../../../src/stats/registry.js';
 import { Resources, uniqueNamespace } from '../../support/helpers.js';
 
 const res = new Resources();
@@ -119,6 +120,24 @@ describe('instrumentProducer (OpenTelemetry metrics)', () => {
     expect(points(m, 'rsp.producer.dead_letters')).toEqual([{ attributes: { topic: 'bad' }, value: 1 }]);
     expect(total(m, 'rsp.producer.records.replayed')).toBe(0);
     expect(total(m, 'rsp.producer.records.delivered')).toBe(0);
+  });
+
+  it('reports the records sent compressed and the bytes that saved, as the stats event counts them', async () => {
+    const { meterProvider, collect } = otel();
+    const producer = res.producer({ topics: { docs: { shards: 1, compression: { codec: 'deflate', minBytes: 100 } } } });
+    instrumentProducer(producer, { meterProvider, attributes: { service: 'checkout' } });
+    await producer.sendBatch([
+      { topic: 'docs', value: 'a'.repeat(5000) },
+      { topic: 'docs', value: 'short' },
+      { topic: 'docs', value: 'b'.repeat(800) },
+    ]);
+
+    const m = await collect();
+    expect(points(m, 'rsp.producer.records.compressed')).toEqual([{ attributes: { service: 'checkout' }, value: 2 }]);
+    const saved = total(m, 'rsp.producer.compression.saved');
+    expect(saved).toBeGreaterThan(5000 + 800 - 200); // two runs of one letter shrink to a few bytes each
+    expect(saved).toBe(collectorOf(producer)!.totalCounters().compressionSavedBytes);
+    expect(m.get('rsp.producer.compression.saved')!.descriptor.unit).toBe('By');
   });
 
   it('stops recording after stop()', async () => {
