@@ -132,12 +132,14 @@ describe('rsp: help and usage errors', () => {
   });
 
   it('names the flag and the expected value, exit 2, before touching Redis', async () => {
-    const [unknown, format, keyField, missing, command] = await Promise.all([
+    const [unknown, format, keyField, missing, command, codec, minBytes] = await Promise.all([
       rsp(['produce', '--topic', 'a', '--bogus']),
       rsp(['produce', '--topic', 'a', '--format', 'csv']),
       rsp(['produce', '--topic', 'a', '--key-field', 'id']),
       rsp(['tail']),
       rsp(['nope']),
+      rsp(['produce', '--topic', 'a', '--compression', 'lz4']),
+      rsp(['produce', '--topic', 'a', '--compression-min-bytes', '10']),
     ]);
     expect(unknown).toMatchObject({ code: 2 });
     expect(unknown.stderr).toContain("Unknown option '--bogus'");
@@ -146,7 +148,9 @@ describe('rsp: help and usage errors', () => {
     expect(keyField.stderr).toContain('`--key-field` expects `--format json`');
     expect(missing.stderr).toContain('`--topic` is required');
     expect(command.stderr).toContain('unknown command "nope"');
-    for (const run of [keyField, missing, command]) expect(run.code).toBe(2);
+    expect(codec.stderr).toContain('`--compression` expects one of "none", "gzip", "deflate", "brotli", "zstd", got "lz4"');
+    expect(minBytes.stderr).toContain('`--compression-min-bytes` expects `--compression` with a codec');
+    for (const run of [keyField, missing, command, codec, minBytes]) expect(run.code).toBe(2);
   });
 
   it('fails with exit 1 when Redis does not answer, without printing the password', async () => {
@@ -187,6 +191,21 @@ describe('rsp produce → rsp tail', () => {
       expect.objectContaining({ shard: 0, key: 'k', value, encoding: 'brotli' }),
       expect.objectContaining({ shard: 1, value: { base64: '/wE=' }, encoding: 'gzip', unreadable: 'ERR_ENTRY_CORRUPT' }),
     ]);
+  });
+
+  it('produce --compression stores long values compressed, says what it saved, and tail reads them back', async () => {
+    const ns = uniqueNamespace();
+    const long = (i: number) => JSON.stringify({ n: i, items: Array.from({ length: 20 }, (_, j) => ({ j, name: `item ${j}` })) });
+    const values = [long(1), 'short', long(2)];
+    const produced = await rsp(['produce', '--namespace', ns, '--topic', 'zipped', '--shards', '1', '--compression', 'gzip', '--compression-min-bytes', '100'], { input: `${values.join('\n')}\n` });
+    expect(produced.code, produced.stderr).toBe(0);
+    expect(produced.stdout).toMatch(/compressed with gzip: 2 values, [\d,]+ bytes saved/);
+
+    const entries = await topicEntries(resources.admin(), ns, 'zipped', 1);
+    expect(entries.map((e) => (e.fields.includes('encoding') ? field(e.fields, 'encoding') : 'none'))).toEqual(['gzip', 'none', 'gzip']);
+    const tailed = await rsp(['tail', '--namespace', ns, '--topic', 'zipped', '--json']);
+    expect(tailed.code, tailed.stderr).toBe(0);
+    expect(lines(tailed.stdout).map((l) => (JSON.parse(l) as { value: string }).value)).toEqual(values);
   });
 
   it('tail into a reader that stops early (`| head -1`): no EPIPE trace, exit 0', async () => {

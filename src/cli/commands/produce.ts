@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { CODECS, codecAvailable } from '../../compression.js';
 import { resolveConfig } from '../../config.js';
 import { BufferFullError, DeliveryError, InvalidRecordError } from '../../errors.js';
 import { Producer } from '../../producer.js';
@@ -13,9 +14,11 @@ import { EXIT } from '../exit-codes.js';
 import { INPUT_FORMATS, keyPath, parseLine } from '../input.js';
 import { println } from '../io.js';
 import { formatCount, ProgressBar } from '../progress.js';
+import { collectorOf } from '../../stats/registry.js';
 import { storedShards } from '../topic-meta.js';
 
 const ON_ERROR = ['stop', 'skip'] as const;
+const COMPRESSION = ['none', ...CODECS] as const;
 
 export const produce: Command = {
   path: ['produce'],
@@ -39,10 +42,13 @@ export const produce: Command = {
     shards: { type: 'string', value: '<n>', description: "Shard count of a new topic (default: the library's, 16); an existing topic keeps its own" },
     'on-error': { type: 'string', value: '<stop|skip>', description: 'On a bad line: stop there (default) or skip it and go on' },
     'journal-dir': { type: 'string', value: '<dir>', description: "Local journal for records parked while Redis is unreachable (default: the library's)" },
+    compression: { type: 'string', value: '<none|gzip|deflate|brotli|zstd>', description: 'Store values compressed with this codec (default none); rsp tail and readEntry decode them' },
+    'compression-min-bytes': { type: 'string', value: '<n>', description: "With --compression: values shorter than this stay as they are (default: the library's, 1024)" },
   },
   examples: [
     'seq 1 100 | rsp produce --topic demo',
     'rsp produce --topic orders --format json --key-field user.id --header source=import --file orders.jsonl',
+    'rsp produce --topic events --format json --compression gzip --file events.jsonl',
     'REDIS_URL=redis://10.0.0.5:6379 rsp produce --topic logs --on-error skip < app.log',
   ],
   run: runProduce,
@@ -73,6 +79,11 @@ async function runProduce(ctx: CommandContext): Promise<number> {
   const shardsFlag = integerFlag(args, 'shards', { min: 1, max: 16384 });
   const onError = enumFlag(args, 'on-error', ON_ERROR, 'stop');
   const journalDir = stringFlag(args, 'journal-dir');
+  const codec = enumFlag(args, 'compression', COMPRESSION, 'none');
+  const minBytes = integerFlag(args, 'compression-min-bytes', { min: 0, max: 512 * 1024 * 1024 });
+  if (minBytes !== undefined && codec === 'none') throw new UsageError('`--compression-min-bytes` expects `--compression` with a codec');
+  if (codec !== 'none' && !codecAvailable(codec))
+    throw new UsageError(`\`--compression\` ${codec} is not in this Node's zlib (${process.version}); choose one of ${CODECS.filter((c) => codecAvailable(c)).join(', ')}`);
   const input = await openInput(stringFlag(args, 'file'), ctx);
 
   const client = await ctx.redis();
@@ -84,7 +95,7 @@ async function runProduce(ctx: CommandContext): Promise<number> {
   const producer = new Producer({
     redis: client,
     namespace,
-    topics: { [topic]: { shards } },
+    topics: { [topic]: { shards, ...(codec === 'none' ? {} : { compression: { codec, ...(minBytes === undefined ? {} : { minBytes }) } }) } },
     // A one-off command should not replay other producers' parked records behind the user's back.
     compensation: { replay: { enabled: false }, ...(journalDir === undefined ? {} : { journalDir }) },
   });
@@ -167,6 +178,7 @@ async function runProduce(ctx: CommandContext): Promise<number> {
     await producer.close();
     bar?.stop();
   }
+  const { compressedRecords, compressionSavedBytes } = collectorOf(producer)!.totalCounters();
 
   const elapsedMs = performance.now() - started;
   const ratePerSec = elapsedMs > 0 ? Math.round((counts.delivered * 1000) / elapsedMs) : 0;
@@ -189,6 +201,9 @@ async function runProduce(ctx: CommandContext): Promise<number> {
     interrupted,
     elapsedMs: Math.round(elapsedMs),
     ratePerSec,
+    compression: codec,
+    compressedRecords,
+    compressionSavedBytes,
     exitCode: code,
   };
   if (ctx.json) {
@@ -201,6 +216,7 @@ async function runProduce(ctx: CommandContext): Promise<number> {
   if (counts.bad > 0) parts.push(`bad lines ${formatCount(counts.bad)}`);
   parts.push(`${(elapsedMs / 1000).toFixed(2)} s`, `${formatCount(ratePerSec)} records/s`);
   out(parts.join(' · '));
+  if (codec !== 'none') out(`compressed with ${codec}: ${formatCount(compressedRecords)} values, ${formatCount(compressionSavedBytes)} bytes saved`);
   if (stoppedAt !== undefined) {
     out(`stopped at line ${stoppedAt} (--on-error stop): the ${formatCount(counts.accepted)} records before it were sent (counted above); nothing after it was read`);
   }
