@@ -13,6 +13,7 @@ import { Producer, type ProducerError } from '../src/index.js';
 import { NO_TRIM, publishBatchArgs, registerScript } from '../src/scripts.js';
 import { deleteNamespace, verifyStreams } from './server-stats.js';
 import { connect, producerRedis, type Client, type Target } from './target.js';
+import { Redis } from 'ioredis';
 import { fieldsAt, makeWorkload, peerShardOf, percentile, recordAt, streamKey, type KeyMode } from './workload.js';
 
 /**
@@ -88,7 +89,7 @@ export async function runLoneLatency(job: LatencyJob, progress: { done: number }
     samplesUs: [],
     errors: [],
   });
-  // The floor of a lone send: the producer's own script for one record, called the plain ioredis way.
+  // The least an idempotent append does in Lua: the floor under any script-based lone send.
   const floorSha = (await client.script('LOAD', IDEMPOTENT_XADD_LUA)) as string;
   const fns = `${job.ns}lf`;
   let floorSeq = 0;
@@ -104,6 +105,7 @@ export async function runLoneLatency(job: LatencyJob, progress: { done: number }
     samplesUs: [],
     errors: [],
   });
+  // The floor of the producer's lone send: its own script for one record, called the plain ioredis way.
   const publish = registerScript(client, 'publish-batch');
   const ens = `${job.ns}le`;
   let seq = 0;
@@ -130,8 +132,10 @@ export async function runLoneLatency(job: LatencyJob, progress: { done: number }
     await producer.connect();
     subjects.push(subject);
   }
-  const unpin = await pin(job.placement, client);
+  if (subjects.length !== LATENCY_SUBJECTS) throw new Error(`LATENCY_SUBJECTS is ${LATENCY_SUBJECTS}, but the job has ${subjects.length} subjects`);
+  let unpin = () => {};
   try {
+    unpin = await pin(job.placement, client);
     // Warm-up records come before the timed ones in the workload (indexes below `warmup`).
     for (const s of subjects) for (let i = warmup - s.warmup; i < warmup; i++) await s.call(i);
     // Interleave in blocks so drift (other load, CPU frequency) hits every subject alike.
@@ -151,8 +155,11 @@ export async function runLoneLatency(job: LatencyJob, progress: { done: number }
       done += size;
     }
   } finally {
-    unpin();
-    for (const s of subjects) await s.close();
+    try {
+      unpin();
+    } finally {
+      for (const s of subjects) await s.close();
+    }
   }
   const admin = await connect(target);
   try {
@@ -174,18 +181,26 @@ const IDEMPOTENT_XADD_LUA = readFileSync(new URL('lua/idempotent-xadd.lua', impo
 
 /**
  * Pins this process and the server to CPUs as `placement` says (`taskset`, every thread); returns
- * what gives the server all CPUs back. The server must run on this machine: its pid comes from
- * `INFO server`.
+ * what gives the server its CPUs back as they were. The server must run on this machine (standalone:
+ * its pid comes from `INFO server`).
  */
 async function pin(placement: Placement, client: Client): Promise<() => void> {
   if (placement === 'none') return () => {};
-  const cpus = availableParallelism();
-  if (placement === 'split' && cpus < 2) throw new Error('--pin split needs two CPUs');
-  const info = (await (client as { info(section: string): Promise<string> }).info('server')) ?? '';
-  const serverPid = /^process_id:(\d+)/m.exec(info)?.[1];
+  if (!(client instanceof Redis)) throw new Error('--pin needs a standalone server');
+  if (placement === 'split' && availableParallelism() < 2) throw new Error('--pin split needs two CPUs');
+  const serverPid = /^process_id:(\d+)/m.exec(await client.info('server'))?.[1];
   if (serverPid === undefined) throw new Error('--pin: INFO server gave no process_id');
-  const taskset = (cpuList: string, pid: string | number) => execFileSync('taskset', ['-a', '-pc', cpuList, String(pid)], { stdio: 'ignore' });
-  taskset('0', serverPid);
-  taskset(placement === 'same' ? '0' : '1', process.pid);
-  return () => taskset(`0-${cpus - 1}`, serverPid);
+  const taskset = (args: string[]) => execFileSync('taskset', args, { encoding: 'utf8' });
+  // "pid 123's current affinity mask: 3": restored as it was, whatever CPUs the machine allows.
+  const mask = /mask:\s*([0-9a-f]+)/i.exec(taskset(['-p', serverPid]))?.[1];
+  if (mask === undefined) throw new Error(`--pin: could not read the affinity of the server (pid ${serverPid})`);
+  const restore = () => void taskset(['-a', '-p', mask, serverPid]);
+  taskset(['-a', '-pc', '0', serverPid]);
+  try {
+    taskset(['-a', '-pc', placement === 'same' ? '0' : '1', String(process.pid)]);
+  } catch (err) {
+    restore();
+    throw err;
+  }
+  return restore;
 }

@@ -138,8 +138,11 @@ function parseArgs(argv: string[]): Options {
   };
   const pin = (flags.string('pin') ?? 'none').split(',').map((p) => p.trim()) as Placement[];
   for (const p of pin) if (!PLACEMENTS.includes(p)) throw new UsageError(`--pin takes ${PLACEMENTS.join(', ')} (or a comma-separated list), got ${JSON.stringify(p)}`);
-  if (pin.some((p) => p !== 'none') && (target !== 'standalone' || process.env.REDIS_URL))
-    throw new UsageError('--pin pins the throwaway standalone server: it needs --target standalone and no REDIS_URL');
+  if (pin.some((p) => p !== 'none')) {
+    if (target !== 'standalone' || process.env.REDIS_URL) throw new UsageError('--pin pins the throwaway standalone server: it needs --target standalone and no REDIS_URL');
+    if (mode !== 'default' && mode !== 'sizes') throw new UsageError(`--pin places the lone-call latency job, which --${mode} does not run`);
+    if (flags.int('latency', 2000, 0) === 0) throw new UsageError('--pin places the lone-call latency job, which --latency 0 leaves out');
+  }
   const outName = `${target === 'cluster' ? 'cluster-' : ''}${mode === 'default' ? 'latest' : `${mode}-latest`}.json`;
   const opts: Options = {
     mode,

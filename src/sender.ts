@@ -241,7 +241,7 @@ export class Sender {
     // retry or a parked copy carries the same bytes (docs/decisions.md, Compression).
     if (topic.compression !== undefined) {
       const { records, savedBytes } = await this.compressor.compress(batch, topic.compression);
-      if (records > 0) this.deps.stats?.compressed(records, savedBytes);
+      if (records > 0) this.outcomes.hook(() => this.deps.stats?.compressed(records, savedBytes));
     }
     for (;;) {
       if (this.abortedWith) {
