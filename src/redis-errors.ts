@@ -29,8 +29,9 @@ export const SCRIPT_ERRORS = {
 export type ScriptErrorCode = keyof typeof SCRIPT_ERRORS;
 
 // Reply prefixes (the first word of a Redis error) that say the command was not executed
-// and may succeed later.
-const RETRIABLE_REPLIES = new Set(['MOVED', 'ASK', 'TRYAGAIN', 'CLUSTERDOWN', 'LOADING', 'BUSY', 'READONLY', 'OOM', 'MASTERDOWN', 'NOSCRIPT']);
+// and may succeed later. A script meets a write refusal (OOM, MISCONF, NOREPLICAS) at its first
+// write, and the condition cannot change while it runs: so none of its writes happened.
+const RETRIABLE_REPLIES = new Set(['MOVED', 'ASK', 'TRYAGAIN', 'CLUSTERDOWN', 'LOADING', 'BUSY', 'READONLY', 'OOM', 'MISCONF', 'NOREPLICAS', 'MASTERDOWN', 'NOSCRIPT']);
 const FATAL_REPLIES = new Set(['NOAUTH', 'WRONGPASS', 'NOPERM', 'WRONGTYPE', 'ERR']);
 
 // Transport failures reported by Node or ioredis.

@@ -6,13 +6,23 @@ import { classifyRedisError } from '../../src/redis-errors.js';
 const reply = (message: string): Error => new ReplyError(message);
 
 describe('classifyRedisError', () => {
-  it.each(['MOVED 1 127.0.0.1:7000', 'ASK 1 127.0.0.1:7000', 'TRYAGAIN x', 'CLUSTERDOWN x', 'LOADING x', 'BUSY x', 'READONLY x', 'OOM command not allowed', 'NOSCRIPT x', 'MASTERDOWN x'])(
-    '%s is retriable and proves nothing was written',
-    (message) => {
-      const c = classifyRedisError(reply(message));
-      expect(c).toEqual({ code: `ERR_REDIS_${message.split(' ')[0]}`, retriable: true, persisted: 'not' });
-    },
-  );
+  it.each([
+    'MOVED 1 127.0.0.1:7000',
+    'ASK 1 127.0.0.1:7000',
+    'TRYAGAIN x',
+    'CLUSTERDOWN x',
+    'LOADING x',
+    'BUSY x',
+    'READONLY x',
+    'OOM command not allowed',
+    'MISCONF Errors writing to the AOF file: No space left on device',
+    'NOREPLICAS Not enough good replicas to write.',
+    'NOSCRIPT x',
+    'MASTERDOWN x',
+  ])('%s is retriable and proves nothing was written', (message) => {
+    const c = classifyRedisError(reply(message));
+    expect(c).toEqual({ code: `ERR_REDIS_${message.split(' ')[0]}`, retriable: true, persisted: 'not' });
+  });
 
   it.each(['NOAUTH Authentication required.', 'WRONGPASS invalid', 'NOPERM no', 'WRONGTYPE Operation against a key', 'ERR unknown command'])('%s is not retriable', (message) => {
     expect(classifyRedisError(reply(message))).toMatchObject({ retriable: false, persisted: 'not' });

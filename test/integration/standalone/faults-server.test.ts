@@ -1,9 +1,12 @@
 /**
  * Faults of the Redis server process itself: killed and restarted from its AOF, paused
- * for longer than `deliveryTimeoutMs`, out of memory. Each test starts its own redis-server (never
+ * for longer than `deliveryTimeoutMs`, out of memory, unable to write its disk. Each test starts its own redis-server (never
  * the shared one) and checks the invariant: every record ends up in its stream exactly once.
  */
 import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Producer, ProducerError, ReplayEvent, RetryEvent, SendAck, SpillEvent } from '../../../src/index.js';
 import { compensationKeys } from '../../../src/keys.js';
@@ -74,6 +77,26 @@ async function drainJournal(producer: Producer): Promise<void> {
     'a replay round against a connected Redis',
     10_000,
   );
+}
+
+/**
+ * Makes the server unable to persist, as a full or failed disk does: its snapshot directory is
+ * removed and a BGSAVE fails, so (with save points set) it refuses every write with MISCONF.
+ * Returns what heals it: a directory it can write, and a BGSAVE that succeeds.
+ */
+async function breakDisk(admin: ReturnType<Resources['admin']>, serverDir: string): Promise<() => Promise<void>> {
+  const doomed = mkdtempSync(join(tmpdir(), 'rsp-disk-'));
+  await admin.config('SET', 'dir', doomed);
+  rmSync(doomed, { recursive: true });
+  await admin.bgsave();
+  await eventually(async () => /rdb_bgsave_in_progress:0[\s\S]*rdb_last_bgsave_status:err/.test(await admin.info('persistence')), 'a failed BGSAVE');
+  return async () => {
+    await admin.config('SET', 'dir', serverDir);
+    await eventually(async () => {
+      await admin.bgsave().catch(() => undefined); // refused while one is still running
+      return /rdb_bgsave_in_progress:0[\s\S]*rdb_last_bgsave_status:ok/.test(await admin.info('persistence'));
+    }, 'a BGSAVE that succeeds');
+  };
 }
 
 const spilled = (acks: (SendAck | undefined)[]) => acks.filter((a): a is Extract<SendAck, { status: 'spilled' }> => a?.status === 'spilled');
@@ -238,6 +261,49 @@ describe('faults: the redis-server process', () => {
     const outcome = new Map(replays.map((r) => [r.entryId, r.outcome]));
     expect(new Set(spilledA.map((x) => outcome.get(x.compensationId)))).toEqual(new Set(['already-delivered']));
     expect(new Set(spilledB.map((x) => outcome.get(x.compensationId)))).toEqual(new Set(['replayed']));
+  });
+
+  it('the disk cannot be written (MISCONF): sends retry instead of parking, and land exactly once when the disk is back', async () => {
+    // Save points make a failed BGSAVE stop writes (stop-writes-on-bgsave-error, on by default);
+    // `dir` is a protected config, which the test moves.
+    const s = await server(['--save', '3600 1', '--enable-protected-configs', 'yes']);
+    const url = `redis://127.0.0.1:${s.port}`;
+    const namespace = uniqueNamespace();
+    const topic = 'disk';
+    const shards = 4;
+    const producer = res.producer({ redis: url, namespace, defaultShards: shards, requestTimeoutMs: 500, deliveryTimeoutMs: 8_000, retryBackoffMs: 20, retryBackoffMaxMs: 200 });
+    const retries: RetryEvent[] = [];
+    producer.on('retry', (e) => retries.push(e));
+    const spills: SpillEvent[] = [];
+    producer.on('spill', (e) => spills.push(e));
+    const failures: unknown[] = [];
+    const admin = res.admin(url);
+
+    const warm = sendAll(producer, topic, ['w0', 'w1', 'w2', 'w3'], failures);
+    await warm.done; // topic metadata written while the disk works
+    const heal = await breakDisk(admin, s.dir);
+    expect(
+      await admin.set('probe', 'x').then(
+        () => 'written',
+        (err: Error) => err.message,
+      ),
+    ).toMatch(/^MISCONF /);
+
+    const blocked = sendAll(
+      producer,
+      topic,
+      Array.from({ length: 100 }, (_, i) => `d${i}`),
+      failures,
+    );
+    await eventually(() => retries.some((r) => r.error.code === 'ERR_REDIS_MISCONF'), 'a retry after MISCONF');
+    expect(blocked.sent.filter((x) => x.ack !== undefined)).toEqual([]);
+    await heal();
+    await blocked.done;
+
+    expect(failures).toEqual([]);
+    expect(spills).toEqual([]);
+    expect(blocked.sent.map((x) => x.ack?.status)).toEqual(blocked.sent.map(() => 'delivered'));
+    await expectNothingLostNothingDuplicated({ admin, producer, namespace, topic, shards, sent: [...warm.sent, ...blocked.sent] });
   });
 
   it('maxmemory reached (OOM): sends retry, then park in the journal (the store refuses writes too); once memory is freed replay delivers each exactly once', async () => {
