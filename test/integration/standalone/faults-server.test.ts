@@ -306,6 +306,39 @@ describe('faults: the redis-server process', () => {
     await expectNothingLostNothingDuplicated({ admin, producer, namespace, topic, shards, sent: [...warm.sent, ...blocked.sent] });
   });
 
+  it('too few replicas for min-replicas-to-write (NOREPLICAS): sends retry, and land exactly once when writes are allowed again', async () => {
+    const s = await server();
+    const url = `redis://127.0.0.1:${s.port}`;
+    const namespace = uniqueNamespace();
+    const topic = 'replicas';
+    const producer = res.producer({ redis: url, namespace, defaultShards: 2, requestTimeoutMs: 500, deliveryTimeoutMs: 8_000, retryBackoffMs: 20, retryBackoffMaxMs: 200 });
+    const retries: RetryEvent[] = [];
+    producer.on('retry', (e) => retries.push(e));
+    const spills: SpillEvent[] = [];
+    producer.on('spill', (e) => spills.push(e));
+    const failures: unknown[] = [];
+    const admin = res.admin(url);
+
+    const warm = sendAll(producer, topic, ['w0', 'w1'], failures);
+    await warm.done;
+    await admin.config('SET', 'min-replicas-to-write', '1'); // this server has none
+    const blocked = sendAll(
+      producer,
+      topic,
+      Array.from({ length: 50 }, (_, i) => `r${i}`),
+      failures,
+    );
+    await eventually(() => retries.some((r) => r.error.code === 'ERR_REDIS_NOREPLICAS'), 'a retry after NOREPLICAS');
+    expect(blocked.sent.filter((x) => x.ack !== undefined)).toEqual([]);
+    await admin.config('SET', 'min-replicas-to-write', '0');
+    await blocked.done;
+
+    expect(failures).toEqual([]);
+    expect(spills).toEqual([]);
+    expect(blocked.sent.map((x) => x.ack?.status)).toEqual(blocked.sent.map(() => 'delivered'));
+    await expectNothingLostNothingDuplicated({ admin, producer, namespace, topic, shards: 2, sent: [...warm.sent, ...blocked.sent] });
+  });
+
   it('maxmemory reached (OOM): sends retry, then park in the journal (the store refuses writes too); once memory is freed replay delivers each exactly once', async () => {
     const s = await server(['--maxmemory', '2mb', '--maxmemory-policy', 'noeviction']);
     const url = `redis://127.0.0.1:${s.port}`;
