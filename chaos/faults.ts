@@ -119,6 +119,12 @@ async function standaloneFault(env: StandaloneEnv, run: FaultRun, ctx: FaultCont
       await sleep(fault.ms);
       await nodeCommand(env.port, 'CONFIG', 'SET', 'maxmemory', '0');
       return undefined;
+    case 'no-replicas':
+      // Writes need a replica this server does not have: refused (NOREPLICAS) before running.
+      await nodeCommand(env.port, 'CONFIG', 'SET', 'min-replicas-to-write', '1');
+      await sleep(fault.ms);
+      await nodeCommand(env.port, 'CONFIG', 'SET', 'min-replicas-to-write', '0');
+      return undefined;
     case 'script-flush':
       await nodeCommand(env.port, 'SCRIPT', 'FLUSH');
       return undefined;
@@ -229,6 +235,16 @@ async function clusterFault(env: ClusterEnv, fault: Fault, ctx: FaultContext): P
       } finally {
         admin.disconnect();
       }
+    }
+    case 'no-replicas': {
+      // One master wants more replicas than it has: its shards' writes are refused (NOREPLICAS).
+      const masters = await cluster.masters();
+      const port = nth(masters, fault.pick);
+      const shards = await shardsOn(env, ctx, port);
+      await nodeCommand(port, 'CONFIG', 'SET', 'min-replicas-to-write', '2');
+      await sleep(fault.ms);
+      await nodeCommand(port, 'CONFIG', 'SET', 'min-replicas-to-write', '0');
+      return `master ${port} (shards ${[...shards].join(',') || 'none'})`;
     }
     case 'client-kill': {
       let killed = 0;

@@ -6,8 +6,8 @@
 
 export type Target = 'standalone' | 'cluster';
 
-export const STANDALONE_FAULTS = ['kill', 'stop', 'cut', 'blackhole', 'lose-reply', 'oom', 'script-flush', 'client-kill', 'half-open'] as const;
-export const CLUSTER_FAULTS = ['kill-master', 'failover', 'migrate', 'client-kill'] as const;
+export const STANDALONE_FAULTS = ['kill', 'stop', 'cut', 'blackhole', 'lose-reply', 'oom', 'no-replicas', 'script-flush', 'client-kill', 'half-open'] as const;
+export const CLUSTER_FAULTS = ['kill-master', 'failover', 'migrate', 'client-kill', 'no-replicas'] as const;
 export type FaultKind = (typeof STANDALONE_FAULTS)[number] | (typeof CLUSTER_FAULTS)[number];
 
 /** Faults that take the server process or the cluster topology: never two at once. */
@@ -18,7 +18,7 @@ export interface Fault {
   /** Start, in ms after the workload started (after the warm-up). */
   at: number;
   /**
-   * kill: downtime before the restart; stop, blackhole, oom: how long it lasts; kill-master: restart
+   * kill: downtime before the restart; stop, blackhole, oom, no-replicas: how long it lasts; kill-master: restart
    * after this long (0: only when the round heals); migrate: how long the slot stays split.
    */
   ms: number;
@@ -156,6 +156,7 @@ function faultMs(rng: Rng, kind: FaultKind, deliveryTimeoutMs: number): number {
     case 'blackhole':
       return rng.int(200, Math.round(deliveryTimeoutMs * 1.5));
     case 'oom':
+    case 'no-replicas':
       return rng.int(300, 3_000);
     case 'kill-master':
       return rng.chance(0.5) ? rng.int(1_000, 4_000) : 0;
@@ -175,8 +176,8 @@ export function faultLabel(f: Fault): string {
 export const QUICK_SEED = 1;
 export const QUICK_SET: readonly { target: Target; kinds: readonly FaultKind[] }[] = [
   { target: 'standalone', kinds: ['kill', 'stop', 'lose-reply'] },
-  { target: 'standalone', kinds: ['blackhole', 'oom', 'cut', 'half-open'] },
+  { target: 'standalone', kinds: ['blackhole', 'oom', 'cut', 'half-open', 'no-replicas'] },
   { target: 'standalone', kinds: ['stop', 'script-flush', 'client-kill', 'lose-reply'] },
-  { target: 'cluster', kinds: ['kill-master', 'client-kill'] },
+  { target: 'cluster', kinds: ['kill-master', 'client-kill', 'no-replicas'] },
   { target: 'cluster', kinds: ['failover', 'migrate'] },
 ];

@@ -80,6 +80,7 @@ export class StandaloneEnv {
     await this.restart();
     await waitForPong(HOST, this.port, 30_000);
     await nodeCommand(this.port, 'CONFIG', 'SET', 'maxmemory', '0');
+    await nodeCommand(this.port, 'CONFIG', 'SET', 'min-replicas-to-write', '0');
   }
 
   admin(): Redis {
@@ -137,6 +138,8 @@ export class ClusterEnv {
       }
     }
     await this.handle.waitUntilOk(timeoutMs);
+    // A no-replicas fault cut short (its master killed or failed over) must not outlive the round.
+    for (const n of this.handle.nodes) await nodeCommand(n.port, 'CONFIG', 'SET', 'min-replicas-to-write', '0');
   }
 
   async flushAll(): Promise<void> {
