@@ -84,7 +84,9 @@ async function drainJournal(producer: Producer): Promise<void> {
  * removed and a BGSAVE fails, so (with save points set) it refuses every write with MISCONF.
  * Returns what heals it: a directory it can write, and a BGSAVE that succeeds.
  */
-async function breakDisk(admin: ReturnType<Resources['admin']>, serverDir: string): Promise<() => Promise<void>> {
+type Admin = ReturnType<Resources['admin']>;
+
+async function breakDisk(admin: Admin, serverDir: string): Promise<() => Promise<void>> {
   const doomed = mkdtempSync(join(tmpdir(), 'rsp-disk-'));
   await admin.config('SET', 'dir', doomed);
   rmSync(doomed, { recursive: true });
@@ -263,13 +265,31 @@ describe('faults: the redis-server process', () => {
     expect(new Set(spilledB.map((x) => outcome.get(x.compensationId)))).toEqual(new Set(['replayed']));
   });
 
-  it('the disk cannot be written (MISCONF): sends retry instead of parking, and land exactly once when the disk is back', async () => {
-    // Save points make a failed BGSAVE stop writes (stop-writes-on-bgsave-error, on by default);
-    // `dir` is a protected config, which the test moves.
-    const s = await server(['--save', '3600 1', '--enable-protected-configs', 'yes']);
+  // Write refusals that end: Redis refuses before writing anything, so a send retries and lands once.
+  const refusals: { title: string; serverArgs: string[]; reply: string; refuse: (admin: Admin, s: ServerProcess) => Promise<() => Promise<void>> }[] = [
+    {
+      title: 'the disk cannot be written (MISCONF)',
+      // Save points make a failed BGSAVE stop writes (stop-writes-on-bgsave-error, on by default);
+      // `dir` is a protected config, which the test moves.
+      serverArgs: ['--save', '3600 1', '--enable-protected-configs', 'yes'],
+      reply: 'MISCONF',
+      refuse: (admin, s) => breakDisk(admin, s.dir),
+    },
+    {
+      title: 'too few replicas for min-replicas-to-write (NOREPLICAS)',
+      serverArgs: [],
+      reply: 'NOREPLICAS',
+      refuse: async (admin) => {
+        await admin.config('SET', 'min-replicas-to-write', '1'); // this server has none
+        return async () => void (await admin.config('SET', 'min-replicas-to-write', '0'));
+      },
+    },
+  ];
+  it.each(refusals)('$title: sends retry instead of parking, and land exactly once when writes are allowed again', async ({ serverArgs, reply, refuse }) => {
+    const s = await server(serverArgs);
     const url = `redis://127.0.0.1:${s.port}`;
     const namespace = uniqueNamespace();
-    const topic = 'disk';
+    const topic = 'refused';
     const shards = 4;
     const producer = res.producer({ redis: url, namespace, defaultShards: shards, requestTimeoutMs: 500, deliveryTimeoutMs: 8_000, retryBackoffMs: 20, retryBackoffMaxMs: 200 });
     const retries: RetryEvent[] = [];
@@ -280,63 +300,29 @@ describe('faults: the redis-server process', () => {
     const admin = res.admin(url);
 
     const warm = sendAll(producer, topic, ['w0', 'w1', 'w2', 'w3'], failures);
-    await warm.done; // topic metadata written while the disk works
-    const heal = await breakDisk(admin, s.dir);
-    expect(
-      await admin.set('probe', 'x').then(
-        () => 'written',
-        (err: Error) => err.message,
-      ),
-    ).toMatch(/^MISCONF /);
+    await warm.done; // topic metadata written while writes are allowed
+    const allow = await refuse(admin, s);
+    const probe = await admin.set('probe', 'x').then(
+      () => 'written',
+      (err: Error) => err.message,
+    );
+    expect(probe.split(' ')[0]).toBe(reply);
 
     const blocked = sendAll(
       producer,
       topic,
-      Array.from({ length: 100 }, (_, i) => `d${i}`),
+      Array.from({ length: 100 }, (_, i) => `b${i}`),
       failures,
     );
-    await eventually(() => retries.some((r) => r.error.code === 'ERR_REDIS_MISCONF'), 'a retry after MISCONF');
+    await eventually(() => retries.some((r) => r.error.code === `ERR_REDIS_${reply}`), `a retry after ${reply}`);
     expect(blocked.sent.filter((x) => x.ack !== undefined)).toEqual([]);
-    await heal();
+    await allow();
     await blocked.done;
 
     expect(failures).toEqual([]);
     expect(spills).toEqual([]);
     expect(blocked.sent.map((x) => x.ack?.status)).toEqual(blocked.sent.map(() => 'delivered'));
     await expectNothingLostNothingDuplicated({ admin, producer, namespace, topic, shards, sent: [...warm.sent, ...blocked.sent] });
-  });
-
-  it('too few replicas for min-replicas-to-write (NOREPLICAS): sends retry, and land exactly once when writes are allowed again', async () => {
-    const s = await server();
-    const url = `redis://127.0.0.1:${s.port}`;
-    const namespace = uniqueNamespace();
-    const topic = 'replicas';
-    const producer = res.producer({ redis: url, namespace, defaultShards: 2, requestTimeoutMs: 500, deliveryTimeoutMs: 8_000, retryBackoffMs: 20, retryBackoffMaxMs: 200 });
-    const retries: RetryEvent[] = [];
-    producer.on('retry', (e) => retries.push(e));
-    const spills: SpillEvent[] = [];
-    producer.on('spill', (e) => spills.push(e));
-    const failures: unknown[] = [];
-    const admin = res.admin(url);
-
-    const warm = sendAll(producer, topic, ['w0', 'w1'], failures);
-    await warm.done;
-    await admin.config('SET', 'min-replicas-to-write', '1'); // this server has none
-    const blocked = sendAll(
-      producer,
-      topic,
-      Array.from({ length: 50 }, (_, i) => `r${i}`),
-      failures,
-    );
-    await eventually(() => retries.some((r) => r.error.code === 'ERR_REDIS_NOREPLICAS'), 'a retry after NOREPLICAS');
-    expect(blocked.sent.filter((x) => x.ack !== undefined)).toEqual([]);
-    await admin.config('SET', 'min-replicas-to-write', '0');
-    await blocked.done;
-
-    expect(failures).toEqual([]);
-    expect(spills).toEqual([]);
-    expect(blocked.sent.map((x) => x.ack?.status)).toEqual(blocked.sent.map(() => 'delivered'));
-    await expectNothingLostNothingDuplicated({ admin, producer, namespace, topic, shards: 2, sent: [...warm.sent, ...blocked.sent] });
   });
 
   it('maxmemory reached (OOM): sends retry, then park in the journal (the store refuses writes too); once memory is freed replay delivers each exactly once', async () => {
