@@ -285,7 +285,7 @@ describe('faults: the redis-server process', () => {
       },
     },
   ];
-  it.each(refusals)('$title: sends retry instead of parking, and land exactly once when writes are allowed again', async ({ serverArgs, reply, refuse }) => {
+  it.each(refusals.map((r) => [r.title, r] as const))('%s: sends retry instead of parking, and land exactly once when writes are allowed again', async (_title, { serverArgs, reply, refuse }) => {
     const s = await server(serverArgs);
     const url = `redis://127.0.0.1:${s.port}`;
     const namespace = uniqueNamespace();
