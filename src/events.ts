@@ -54,8 +54,9 @@ export interface ProducerEvents {
   retry: (event: RetryEvent) => void;
   /**
    * Something failed that no awaiting caller hears about otherwise: a batch that could not be
-   * delivered (its `DeliveryError` says topic, shard and record count), a connection error, or an
-   * event listener that threw.
+   * delivered (its `DeliveryError` says topic, shard and record count), a connection error, an
+   * event listener that threw, or a server setting found on connect that puts records at risk
+   * (`ERR_EVICTION_POLICY`; with `acks: 'all'`, `ERR_NOT_ENOUGH_REPLICAS`).
    */
   error: (error: ProducerError) => void;
   /** Undeliverable records were parked in the compensation store or the local journal. */

@@ -14,6 +14,7 @@ import { loadScripts } from './scripts.js';
 import { StalledConnectionWatch } from './stalled-connections.js';
 import { isCluster } from './client-kind.js';
 import { mastersShortOfReplicas } from './replica-check.js';
+import { mastersThatEvict } from './eviction-check.js';
 import { hideCredentials } from './credentials.js';
 import { SendBatchOutcome, SendBatchSlot, type SendResult } from './send-batch.js';
 import { entryId } from './compensation/entry.js';
@@ -60,6 +61,8 @@ export class Producer extends EventEmitter<ProducerEvents> {
    */
   readonly sessionId: string;
   private connects = 0;
+  /** The advice checks of the last connect (`checkServer`); `connect()` waits for them. */
+  private serverChecks: Promise<void> = Promise.resolve();
   /** Replaces a connection of an owned client that stopped answering (stalled-connections.ts). */
   private readonly stalled: StalledConnectionWatch | undefined;
   /** Why the standalone connection is about to close, when the producer closes it. */
@@ -197,6 +200,8 @@ export class Producer extends EventEmitter<ProducerEvents> {
         cause: err,
       });
     }
+    // Once connect() resolves, what the server's settings put at risk has been said.
+    await this.serverChecks;
   }
 
   /**
@@ -377,6 +382,22 @@ export class Producer extends EventEmitter<ProducerEvents> {
     }
   }
 
+  /**
+   * Server settings that put records at risk, checked on every connect, each said as an `error`
+   * event: advice only, never a failure (a check that fails says nothing). Never rejects.
+   */
+  private async checkServer(): Promise<void> {
+    await Promise.all([this.config.acks === 'all' ? this.warnIfShortOfReplicas() : undefined, this.warnIfEvicting()]);
+  }
+
+  /** An `error` event when a master may evict keys: streams, parked records, idempotence state. */
+  private async warnIfEvicting(): Promise<void> {
+    const evicting = await mastersThatEvict(this.client, this.config.requestTimeoutMs).catch(() => []);
+    if (evicting.length === 0) return;
+    const message = `${evicting.join(', ')}: when memory runs out it may drop streams, parked records and idempotence state without an error anyone sees (records lost or written twice); set maxmemory-policy noeviction on servers that hold streams`;
+    this.emitSafely('error', new ProducerError(message, 'ERR_EVICTION_POLICY', { retriable: false }));
+  }
+
   /** `acks: 'all'`: an `error` event when a master lacks the replicas every batch to it would wait for. */
   private async warnIfShortOfReplicas(): Promise<void> {
     const needed = this.config.ackReplicas;
@@ -397,7 +418,7 @@ export class Producer extends EventEmitter<ProducerEvents> {
     const onReady = () => {
       up = true;
       this.emitSafely('connect', { count: ++this.connects });
-      if (this.config.acks === 'all') void this.warnIfShortOfReplicas();
+      this.serverChecks = this.checkServer();
     };
     const onClose = () => {
       if (!up) return;
