@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evictionPolicy } from '../../src/eviction-check.js';
+import { evictionPolicy } from '../../src/server-checks.js';
 
 const info = (maxmemory: number, policy: string) => `# Memory\r\nused_memory:1000\r\nmaxmemory:${maxmemory}\r\nmaxmemory_human:x\r\nmaxmemory_policy:${policy}\r\n`;
 
